@@ -1,0 +1,73 @@
+import NIOCore
+
+/// The Engine.IO transports a server can offer.
+public enum EngineTransportKind: String, Sendable, Hashable, CaseIterable {
+    /// HTTP long-polling (`transport=polling`).
+    case polling
+    /// WebSocket (`transport=websocket`).
+    case websocket
+}
+
+/// Configuration of an ``EngineServer``. Option names and defaults follow socket.io's `ServerOptions`.
+public struct EngineConfiguration: Sendable {
+    /// The path the engine answers on, always with a trailing slash. Default `/socket.io/`.
+    public var path: String {
+        didSet { self.path = Self.normalize(path: self.path) }
+    }
+    /// How often the server sends a ping packet. Default 25 000 ms.
+    public var pingInterval: TimeAmount = .milliseconds(25_000)
+    /// How long the server waits for the pong after a ping before closing the session. Default 20 000 ms.
+    public var pingTimeout: TimeAmount = .milliseconds(20_000)
+    /// How long a WebSocket upgrade may take from the `2probe` to the `5` packet. Default 10 000 ms.
+    public var upgradeTimeout: TimeAmount = .milliseconds(10_000)
+    /// The largest message, polling request body or WebSocket frame accepted, in bytes; sent to
+    /// clients as `maxPayload`. Default 1 000 000.
+    public var maxHttpBufferSize: Int = 1_000_000
+    /// The transports clients may use. Default polling and websocket.
+    public var transports: Set<EngineTransportKind> = [.polling, .websocket]
+    /// Whether a polling session may upgrade to WebSocket. Default `true`.
+    public var allowUpgrades: Bool = true
+    /// Cross-origin settings for browsers; `nil` (the default) sends no CORS headers.
+    public var cors: CORSConfiguration? = nil
+    /// The most bytes queued for one session while its transport cannot take them (a polling client
+    /// between two GETs, or a WebSocket whose socket buffer is full). When a non-volatile packet would
+    /// pass it the session is closed with reason "transport buffer full"; volatile packets are dropped
+    /// as soon as the transport is not writable. Default 8 MiB (socket.io has no such bound).
+    public var maxBufferedBytes: Int = 8 * 1024 * 1024
+
+    /// Creates a configuration with socket.io's defaults at `path`.
+    public init(path: String = "/socket.io/") {
+        self.path = Self.normalize(path: path)
+    }
+
+    static func normalize(path: String) -> String {
+        var p = path
+        if !p.hasPrefix("/") { p = "/" + p }
+        if !p.hasSuffix("/") { p += "/" }
+        return p
+    }
+
+    /// The transports a polling session may upgrade to, as announced in the handshake.
+    var upgradesFromPolling: [EngineTransportKind] {
+        self.allowUpgrades && self.transports.contains(.websocket) ? [.websocket] : []
+    }
+}
+
+/// Cross-origin resource sharing for polling requests and WebSocket upgrades.
+public struct CORSConfiguration: Sendable, Hashable {
+    /// Origins allowed, such as `https://app.example.com`; `["*"]` allows any origin.
+    public var allowedOrigins: [String]
+    /// Whether `Access-Control-Allow-Credentials: true` is sent (cookies on polling). Default `false`.
+    public var allowCredentials: Bool
+
+    /// Creates a CORS configuration.
+    public init(allowedOrigins: [String], allowCredentials: Bool = false) {
+        self.allowedOrigins = allowedOrigins
+        self.allowCredentials = allowCredentials
+    }
+
+    /// Whether `origin` may use the server.
+    public func allows(origin: String) -> Bool {
+        self.allowedOrigins.contains("*") || self.allowedOrigins.contains(origin)
+    }
+}

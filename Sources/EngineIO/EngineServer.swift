@@ -1,0 +1,231 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOWebSocket
+
+/// Told about new sessions; it installs the session's ``EngineSessionHandler``.
+public protocol EngineServerDelegate: AnyObject, Sendable {
+    /// A session opened. Called on the session's event loop before any message is delivered.
+    func engineServer(_ server: EngineServer, didOpen session: EngineSession)
+}
+
+/// An Engine.IO v4 server mounted at ``EngineConfiguration/path``: the handshake, HTTP long-polling,
+/// WebSocket sessions and the polling→WebSocket upgrade, with socket.io's error table.
+///
+/// Sessions live on the event loop of the connection that opened them; requests for a session that
+/// arrive on another loop hop to it.
+public final class EngineServer: HTTPEndpoint, @unchecked Sendable {
+    /// The server's settings.
+    public let configuration: EngineConfiguration
+    private let delegate: any EngineServerDelegate
+    private let logger: Logger
+    private let sessions = NIOLockedValueBox<[String: EngineSession]>([:])
+
+    /// Creates an engine that hands every new session to `delegate`.
+    public init(configuration: EngineConfiguration, delegate: any EngineServerDelegate, logger: Logger) {
+        self.configuration = configuration
+        self.delegate = delegate
+        self.logger = logger
+    }
+
+    /// How many sessions are open.
+    public var sessionCount: Int {
+        self.sessions.withLockedValue { $0.count }
+    }
+
+    /// The open session with this id.
+    public func session(id: String) -> EngineSession? {
+        self.sessions.withLockedValue { $0[id] }
+    }
+
+    /// Closes every session ("server shutting down").
+    public func closeAllSessions() {
+        let all = self.sessions.withLockedValue { Array($0.values) }
+        for session in all {
+            session.eventLoop.execute { session.close(reason: .serverShuttingDown) }
+        }
+    }
+
+    func unregister(_ session: EngineSession) {
+        self.sessions.withLockedValue { _ = $0.removeValue(forKey: session.id) }
+    }
+
+    private func register(_ session: EngineSession) {
+        self.sessions.withLockedValue { $0[session.id] = session }
+    }
+
+    // MARK: HTTPEndpoint
+
+    public func matches(path: String) -> Bool {
+        path == self.configuration.path || path + "/" == self.configuration.path
+    }
+
+    public var maxRequestBodySize: Int { self.configuration.maxHttpBufferSize }
+
+    public func handle(_ request: HTTPServerRequest, sink: HTTPResponseSink) {
+        if request.head.method == .OPTIONS {
+            sink.send(self.preflightResponse(for: request.head))
+            return
+        }
+        let query = request.target.query
+        if let error = self.verifyCommon(query: query) {
+            sink.send(self.errorResponse(error))
+            return
+        }
+        let transport = EngineTransportKind(rawValue: query["transport"] ?? "")!
+        if let sid = query["sid"] {
+            guard let session = self.session(id: sid) else {
+                sink.send(self.errorResponse(.sessionIDUnknown))
+                return
+            }
+            guard transport == .polling else {
+                sink.send(self.errorResponse(.badRequest))
+                return
+            }
+            let method = request.head.method
+            let body = request.body
+            session.eventLoop.execute {
+                switch method {
+                case .GET: session.handlePoll(sink: sink)
+                case .POST: session.handlePost(body: body, sink: sink)
+                default: sink.send(self.errorResponse(.badRequest))
+                }
+            }
+            return
+        }
+        guard request.head.method == .GET else {
+            sink.send(self.errorResponse(.badHandshakeMethod))
+            return
+        }
+        guard transport == .polling else {
+            // transport=websocket without an Upgrade (or with one the upgrader refused).
+            sink.send(self.errorResponse(.badRequest))
+            return
+        }
+        let handshake = EngineHandshake(head: request.head, query: query, remoteAddress: request.remoteAddress)
+        let session = self.openSession(on: sink.eventLoop, transport: .polling, handshake: handshake)
+        session.handlePoll(sink: sink)
+    }
+
+    public func requestBodyTooLarge(_ head: HTTPRequestHead) {
+        guard let sid = RequestTarget(uri: head.uri).query["sid"], let session = self.session(id: sid) else { return }
+        session.eventLoop.execute { session.close(reason: .payloadTooLarge) }
+    }
+
+    public func shouldUpgrade(channel: Channel, head: HTTPRequestHead) -> EventLoopFuture<HTTPHeaders?> {
+        let query = RequestTarget(uri: head.uri).query
+        guard self.verifyCommon(query: query) == nil, query["transport"] == EngineTransportKind.websocket.rawValue,
+              self.originAllowed(head) else {
+            return channel.eventLoop.makeSucceededFuture(nil)
+        }
+        guard let sid = query["sid"] else {
+            return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
+        }
+        // Like engine.io, a known session's WebSocket is accepted even if it cannot take the session
+        // over (already upgraded, another upgrade pending): it is closed right after the handshake.
+        guard self.configuration.allowUpgrades, self.session(id: sid) != nil else {
+            return channel.eventLoop.makeSucceededFuture(nil)
+        }
+        return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
+    }
+
+    public func configureWebSocket(channel: Channel, head: HTTPRequestHead) -> EventLoopFuture<Void> {
+        let query = RequestTarget(uri: head.uri).query
+        let transport = WebSocketTransport(channel: channel, maxBufferedBytes: self.configuration.maxBufferedBytes)
+        let maxSize = self.configuration.maxHttpBufferSize
+        let session: EngineSession
+        let isCandidate: Bool
+        if let sid = query["sid"] {
+            guard let existing = self.session(id: sid) else { return channel.close() }
+            session = existing
+            isCandidate = true
+        } else {
+            let handshake = EngineHandshake(head: head, query: query, remoteAddress: channel.remoteAddress)
+            session = EngineSession(server: self, eventLoop: channel.eventLoop, transport: .websocket, handshake: handshake,
+                                    configuration: self.configuration, pollingHeaders: [:])
+            isCandidate = false
+        }
+        do {
+            _ = channel.setOption(.writeBufferWaterMark, value: .init(low: 64 * 1024, high: 256 * 1024))
+            try channel.pipeline.syncOperations.addHandler(
+                NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1024, maxAccumulatedFrameSize: maxSize))
+            try channel.pipeline.syncOperations.addHandler(
+                EngineWebSocketHandler(session: session, transport: transport, maxMessageSize: maxSize))
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+        if isCandidate {
+            session.eventLoop.execute { session.offerUpgradeCandidate(transport) }
+        } else {
+            session.attachInitialWebSocket(transport)
+            self.start(session)
+        }
+        return channel.eventLoop.makeSucceededVoidFuture()
+    }
+
+    // MARK: Sessions
+
+    private func openSession(on eventLoop: EventLoop, transport: EngineTransportKind, handshake: EngineHandshake) -> EngineSession {
+        var headers = self.corsHeaders(for: handshake.head)
+        headers.add(name: "Content-Type", value: "text/plain; charset=UTF-8")
+        headers.add(name: "Cache-Control", value: "no-store")
+        let session = EngineSession(server: self, eventLoop: eventLoop, transport: transport, handshake: handshake,
+                                    configuration: self.configuration, pollingHeaders: headers)
+        self.start(session)
+        return session
+    }
+
+    private func start(_ session: EngineSession) {
+        self.register(session)
+        self.delegate.engineServer(self, didOpen: session)
+        session.open()
+    }
+
+    // MARK: Verification and answers
+
+    /// The checks every engine request passes: protocol version and transport.
+    private func verifyCommon(query: QueryParameters) -> EngineError? {
+        guard query["EIO"] == "4" else { return .unsupportedProtocolVersion }
+        guard let name = query["transport"], let kind = EngineTransportKind(rawValue: name),
+              self.configuration.transports.contains(kind) else {
+            return .transportUnknown
+        }
+        return nil
+    }
+
+    private func originAllowed(_ head: HTTPRequestHead) -> Bool {
+        guard let cors = self.configuration.cors, let origin = head.headers.first(name: "origin") else { return true }
+        return cors.allows(origin: origin)
+    }
+
+    /// The answer to a refused request: the error's status and `{"code":…,"message":…}`.
+    func errorResponse(_ error: EngineError) -> HTTPServerResponse {
+        .json(error.httpStatus, error.jsonBody)
+    }
+
+    /// CORS headers for a request, if CORS is configured and the origin is allowed.
+    func corsHeaders(for head: HTTPRequestHead) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        guard let cors = self.configuration.cors, let origin = head.headers.first(name: "origin"), cors.allows(origin: origin) else {
+            return headers
+        }
+        headers.add(name: "Access-Control-Allow-Origin", value: origin)
+        headers.add(name: "Vary", value: "Origin")
+        if cors.allowCredentials {
+            headers.add(name: "Access-Control-Allow-Credentials", value: "true")
+        }
+        return headers
+    }
+
+    private func preflightResponse(for head: HTTPRequestHead) -> HTTPServerResponse {
+        var headers = self.corsHeaders(for: head)
+        if !headers.isEmpty {
+            headers.add(name: "Access-Control-Allow-Methods", value: "GET,POST,OPTIONS")
+            if let requested = head.headers.first(name: "access-control-request-headers") {
+                headers.add(name: "Access-Control-Allow-Headers", value: requested)
+            }
+        }
+        return HTTPServerResponse(status: .noContent, headers: headers)
+    }
+}

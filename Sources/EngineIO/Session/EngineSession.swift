@@ -1,0 +1,411 @@
+import NIOCore
+import NIOHTTP1
+
+/// Why a session ended; the strings are socket.io's disconnect reasons.
+public enum EngineCloseReason: String, Sendable, Hashable {
+    /// The client closed the connection or sent a close packet.
+    case transportClose = "transport close"
+    /// The connection failed (a long-poll aborted, a socket error).
+    case transportError = "transport error"
+    /// No pong within pingTimeout.
+    case pingTimeout = "ping timeout"
+    /// The client sent something that is not a packet.
+    case parseError = "parse error"
+    /// The server closed the session.
+    case forcedClose = "forced close"
+    /// The server is shutting down.
+    case serverShuttingDown = "server shutting down"
+    /// The client read too slowly and its outbound buffer passed ``EngineConfiguration/maxBufferedBytes``.
+    case bufferFull = "transport buffer full"
+    /// A request body or message passed ``EngineConfiguration/maxHttpBufferSize``.
+    case payloadTooLarge = "payload too large"
+
+    /// Whether the client asked for the close (a parked poll is then released with a noop, not a
+    /// close packet).
+    var isClientInitiated: Bool { self == .transportClose }
+}
+
+/// What the layer above (Socket.IO) is told about a session. Called on the session's event loop.
+public protocol EngineSessionHandler: AnyObject {
+    /// A message arrived.
+    func engineSession(_ session: EngineSession, didReceive message: EngineMessage)
+    /// The session ended; nothing more will be delivered.
+    func engineSession(_ session: EngineSession, didCloseWith reason: EngineCloseReason)
+}
+
+/// What the client sent when it opened the session.
+public struct EngineHandshake: Sendable {
+    /// The request line and headers of the opening request.
+    public var head: HTTPRequestHead
+    /// Its query parameters.
+    public var query: QueryParameters
+    /// The client's address.
+    public var remoteAddress: SocketAddress?
+}
+
+/// One Engine.IO session. It belongs to one event loop and all of its state is touched there only;
+/// requests and frames arriving on other loops hop to it. Packets to send are already encoded
+/// (``EncodedPacket``), so one encoding serves every target of a broadcast.
+public final class EngineSession: @unchecked Sendable {
+    /// The session id (`sid`).
+    public let id: String
+    /// The loop that owns the session.
+    public let eventLoop: EventLoop
+    /// The opening request.
+    public let handshake: EngineHandshake
+    /// Receives messages and the close; set by the server's delegate when the session opens.
+    public var handler: EngineSessionHandler?
+
+    private unowned let server: EngineServer
+    private let configuration: EngineConfiguration
+    private var state: EngineSessionStateMachine
+    private var polling: PollingTransport?
+    private var webSocket: WebSocketTransport?
+    private var candidate: WebSocketTransport?
+    private var buffer: [EncodedPacket] = []
+    private var bufferedBytes = 0
+    private var flushScheduled = false
+    private var heartbeatTimer: Scheduled<Void>?
+    private var upgradeTimer: Scheduled<Void>?
+
+    init(server: EngineServer, eventLoop: EventLoop, transport: EngineTransportKind, handshake: EngineHandshake,
+         configuration: EngineConfiguration, pollingHeaders: HTTPHeaders) {
+        self.id = SessionID.make()
+        self.server = server
+        self.eventLoop = eventLoop
+        self.handshake = handshake
+        self.configuration = configuration
+        self.state = EngineSessionStateMachine(transport: transport, now: .now(), pingInterval: configuration.pingInterval,
+                                               pingTimeout: configuration.pingTimeout)
+        if transport == .polling {
+            self.polling = PollingTransport(allocator: ByteBufferAllocator(), responseHeaders: pollingHeaders)
+        }
+    }
+
+    // MARK: Public API
+
+    /// The transport carrying packets now, or `nil` once closed.
+    public var transport: EngineTransportKind? {
+        self.eventLoop.preconditionInEventLoop()
+        return self.state.activeTransport
+    }
+
+    /// Whether the session has ended.
+    public var isClosed: Bool {
+        self.eventLoop.preconditionInEventLoop()
+        return self.state.isClosed
+    }
+
+    /// Sends packets in order (a Socket.IO packet and its attachments go in one call). Must be called
+    /// on ``eventLoop``.
+    public func send(_ packets: some Collection<EncodedPacket>) {
+        self.eventLoop.preconditionInEventLoop()
+        guard !self.state.isClosed else { return }
+        if let ws = self.webSocket, self.state.activeTransport == .websocket {
+            let bytes = packets.reduce(0) { $0 + $1.bytes.readableBytes }
+            if ws.recordOverflow(adding: bytes) {
+                self.close(reason: .bufferFull)
+                return
+            }
+            ws.send(packets)
+            return
+        }
+        for packet in packets {
+            self.bufferedBytes += packet.bytes.readableBytes
+            self.buffer.append(packet)
+        }
+        if self.bufferedBytes > self.configuration.maxBufferedBytes {
+            self.close(reason: .bufferFull)
+            return
+        }
+        self.scheduleFlush()
+    }
+
+    /// Sends one packet. Must be called on ``eventLoop``.
+    public func send(_ packet: EncodedPacket) {
+        self.send(CollectionOfOne(packet))
+    }
+
+    /// Sends packets only if the transport can take them now; otherwise drops them (socket.io's
+    /// `volatile`). Returns whether they were sent. Must be called on ``eventLoop``.
+    @discardableResult
+    public func sendVolatile(_ packets: some Collection<EncodedPacket>) -> Bool {
+        self.eventLoop.preconditionInEventLoop()
+        guard self.state.canWriteNow else { return false }
+        if let ws = self.webSocket, self.state.activeTransport == .websocket {
+            guard ws.isWritable else { return false }
+        }
+        self.send(packets)
+        return true
+    }
+
+    /// Closes the session from the server side.
+    public func close() {
+        if self.eventLoop.inEventLoop {
+            self.close(reason: .forcedClose)
+        } else {
+            self.eventLoop.execute { self.close(reason: .forcedClose) }
+        }
+    }
+
+    // MARK: Lifecycle
+
+    /// Starts the heartbeat and queues the open packet.
+    func open() {
+        let upgrades = self.state.activeTransport == .polling ? self.configuration.upgradesFromPolling : []
+        let upgradeList = upgrades.map { "\"\($0.rawValue)\"" }.joined(separator: ",")
+        let pingInterval = self.configuration.pingInterval.nanoseconds / 1_000_000
+        let pingTimeout = self.configuration.pingTimeout.nanoseconds / 1_000_000
+        let json = #"{"sid":"\#(self.id)","upgrades":[\#(upgradeList)],"pingInterval":\#(pingInterval),"pingTimeout":\#(pingTimeout),"maxPayload":\#(self.configuration.maxHttpBufferSize)}"#
+        self.send(EngineCodec.encode(.open(json), allocator: ByteBufferAllocator()))
+        self.armHeartbeat(at: self.state.firstHeartbeatDeadline)
+    }
+
+    /// Ends the session (on ``eventLoop``): releases a parked poll (noop if the client asked, close packet otherwise),
+    /// closes WebSockets, unregisters, and tells the handler.
+    public func close(reason: EngineCloseReason) {
+        self.eventLoop.preconditionInEventLoop()
+        guard let released = self.state.close() else { return }
+        self.heartbeatTimer?.cancel()
+        self.heartbeatTimer = nil
+        self.upgradeTimer?.cancel()
+        self.upgradeTimer = nil
+        if released.releaseParkedPoll, let polling = self.polling {
+            let last = EngineCodec.encode(reason.isClientInitiated ? .noop : .close, allocator: ByteBufferAllocator())
+            polling.send(self.buffer + [last])
+        }
+        self.buffer.removeAll()
+        self.bufferedBytes = 0
+        self.candidate?.close()
+        self.candidate = nil
+        self.webSocket?.close(code: reason == .bufferFull ? .policyViolation : .normalClosure)
+        self.server.unregister(self)
+        let handler = self.handler
+        self.handler = nil
+        handler?.engineSession(self, didCloseWith: reason)
+    }
+
+    // MARK: Inbound packets
+
+    /// A packet from the active transport.
+    func receive(_ packet: EnginePacket) {
+        guard !self.state.isClosed else { return }
+        switch packet {
+        case .message(let message):
+            self.handler?.engineSession(self, didReceive: message)
+        case .pong:
+            self.state.pongReceived(now: .now())
+        case .close:
+            self.close(reason: .transportClose)
+        case .noop, .ping:
+            break
+        case .open, .upgrade:
+            self.close(reason: .parseError)
+        }
+    }
+
+    /// Decoding failed on the active transport.
+    func receiveInvalidPacket() {
+        self.close(reason: .parseError)
+    }
+
+    // MARK: Polling
+
+    /// A long-poll GET for this session.
+    func handlePoll(sink: HTTPResponseSink) {
+        if self.state.isPongOverdue(now: .now()) {
+            self.close(reason: .pingTimeout)
+        }
+        switch self.state.pollArrived(bufferIsEmpty: self.buffer.isEmpty) {
+        case .reject(let error):
+            sink.send(self.server.errorResponse(error))
+        case .rejectAndClose:
+            sink.send(self.server.errorResponse(.badRequest))
+            self.close(reason: .transportError)
+        case .respondNoop:
+            self.polling?.respond(sink, with: [EngineCodec.encode(.noop, allocator: ByteBufferAllocator())])
+        case .respondWithBuffer:
+            self.polling?.respond(sink, with: self.takeBuffer())
+        case .park:
+            self.polling?.park(sink)
+            sink.onCancel { [self] in
+                self.eventLoop.execute { self.parkedPollCancelled(sink) }
+            }
+        }
+    }
+
+    private func parkedPollCancelled(_ sink: HTTPResponseSink) {
+        guard let parked = self.polling?.parked, parked.isSameRequest(as: sink) else { return }
+        self.polling?.dropParked()
+        if self.state.parkedPollAborted() {
+            self.close(reason: .transportError)
+        }
+    }
+
+    /// A POST for this session: decodes its payload and delivers the packets.
+    func handlePost(body: ByteBuffer?, sink: HTTPResponseSink) {
+        if self.state.isPongOverdue(now: .now()) {
+            self.close(reason: .pingTimeout)
+        }
+        if let error = self.state.postArrived() {
+            sink.send(self.server.errorResponse(error))
+            return
+        }
+        let packets: [EnginePacket]
+        do {
+            packets = try EngineCodec.decodePayload(body ?? ByteBuffer())
+        } catch {
+            sink.send(self.server.errorResponse(.badRequest))
+            self.close(reason: .parseError)
+            return
+        }
+        var okHeaders = self.server.corsHeaders(for: self.handshake.head)
+        okHeaders.add(name: "Content-Type", value: "text/html")
+        okHeaders.add(name: "Cache-Control", value: "no-store")
+        sink.send(HTTPServerResponse(status: .ok, headers: okHeaders, body: ByteBuffer(string: "ok")))
+        for packet in packets {
+            self.receive(packet)
+        }
+    }
+
+    private func scheduleFlush() {
+        guard !self.flushScheduled, self.state.canWriteNow else { return }
+        self.flushScheduled = true
+        // Coalesce everything sent during this loop tick into one polling response.
+        self.eventLoop.execute {
+            self.flushScheduled = false
+            guard self.state.canWriteNow, !self.buffer.isEmpty else { return }
+            self.flushBuffer()
+        }
+    }
+
+    private func flushBuffer() {
+        let packets = self.takeBuffer()
+        if self.state.activeTransport == .websocket, let ws = self.webSocket {
+            ws.send(packets)
+        } else if let polling = self.polling, polling.parked != nil {
+            self.state.parkedPollAnswered()
+            polling.send(packets)
+        }
+    }
+
+    private func takeBuffer() -> [EncodedPacket] {
+        let packets = self.buffer
+        self.buffer.removeAll(keepingCapacity: true)
+        self.bufferedBytes = 0
+        return packets
+    }
+
+    // MARK: WebSocket
+
+    /// Attaches the WebSocket of a session opened with `transport=websocket`.
+    func attachInitialWebSocket(_ ws: WebSocketTransport) {
+        self.webSocket = ws
+    }
+
+    /// A WebSocket with this session's sid wants to take it over: it becomes the upgrade candidate
+    /// if the session is polling and has none, and is closed otherwise.
+    func offerUpgradeCandidate(_ ws: WebSocketTransport) {
+        guard !self.state.isClosed, self.state.upgradeCandidateArrived() else {
+            ws.close()
+            return
+        }
+        self.candidate = ws
+        self.upgradeTimer = self.eventLoop.scheduleTask(in: self.configuration.upgradeTimeout) {
+            self.upgradeTimedOut()
+        }
+    }
+
+    private func upgradeTimedOut() {
+        self.upgradeTimer = nil
+        guard self.state.hasUpgradeCandidate else { return }
+        self.state.upgradeCandidateFailed()
+        self.candidate?.close()
+        self.candidate = nil
+    }
+
+    /// A packet from a WebSocket: the active one, or the upgrade candidate.
+    func receive(_ packet: EnginePacket, from ws: WebSocketTransport) {
+        if ws === self.webSocket {
+            self.receive(packet)
+            return
+        }
+        guard ws === self.candidate else { return }
+        switch packet {
+        case .ping("probe"):
+            switch self.state.probeReceived() {
+            case .answerProbe(let releaseParkedPoll):
+                ws.send([EngineCodec.encode(.pong("probe"), allocator: ByteBufferAllocator())])
+                if releaseParkedPoll {
+                    self.polling?.send([EngineCodec.encode(.noop, allocator: ByteBufferAllocator())])
+                }
+            case .closeCandidate:
+                self.dropCandidate()
+            }
+        case .upgrade:
+            switch self.state.upgradeReceived() {
+            case .complete(let releaseParkedPoll):
+                self.upgradeTimer?.cancel()
+                self.upgradeTimer = nil
+                if releaseParkedPoll {
+                    self.polling?.send([EngineCodec.encode(.noop, allocator: ByteBufferAllocator())])
+                }
+                self.webSocket = ws
+                self.candidate = nil
+                if !self.buffer.isEmpty {
+                    self.flushBuffer()
+                }
+            case .closeCandidate:
+                self.dropCandidate()
+            }
+        default:
+            self.dropCandidate()
+        }
+    }
+
+    /// Decoding failed on a WebSocket.
+    func receiveInvalidPacket(from ws: WebSocketTransport) {
+        if ws === self.webSocket {
+            self.close(reason: .parseError)
+        } else if ws === self.candidate {
+            self.dropCandidate()
+        }
+    }
+
+    /// A WebSocket of this session went away.
+    func webSocketClosed(_ ws: WebSocketTransport) {
+        if ws === self.webSocket {
+            self.close(reason: .transportClose)
+        } else if ws === self.candidate {
+            self.candidate = nil
+            self.state.upgradeCandidateFailed()
+        }
+    }
+
+    private func dropCandidate() {
+        self.state.upgradeCandidateFailed()
+        self.candidate?.close()
+        self.candidate = nil
+    }
+
+    // MARK: Heartbeat
+
+    private func armHeartbeat(at deadline: NIODeadline) {
+        self.heartbeatTimer = self.eventLoop.scheduleTask(deadline: deadline) { [self] in
+            self.heartbeatFired()
+        }
+    }
+
+    private func heartbeatFired() {
+        guard !self.state.isClosed else { return }
+        switch self.state.heartbeatTimerFired(now: .now()) {
+        case .sendPing(let next):
+            self.send(EngineCodec.encode(.ping(""), allocator: ByteBufferAllocator()))
+            self.armHeartbeat(at: next)
+        case .reschedule(let next):
+            self.armHeartbeat(at: next)
+        case .timeOut:
+            self.close(reason: .pingTimeout)
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import EngineIO
+import NIOCore
+
+/// Selects sockets of a namespace and sends to them, as socket.io's `io.to(…).except(…).emit(…)`.
+/// The packet is encoded once, whatever the number of targets.
+public struct BroadcastOperator: Sendable {
+    /// The namespace broadcast in.
+    public let namespace: Namespace
+    /// Which sockets are reached.
+    public private(set) var options = BroadcastOptions()
+
+    init(namespace: Namespace, options: BroadcastOptions = BroadcastOptions()) {
+        self.namespace = namespace
+        self.options = options
+    }
+
+    /// Also reaches the members of `room`.
+    public func to(_ room: String) -> Self {
+        var copy = self
+        copy.options.rooms.insert(room)
+        return copy
+    }
+
+    /// Also reaches the members of `rooms`.
+    public func to(_ rooms: some Sequence<String>) -> Self {
+        var copy = self
+        copy.options.rooms.formUnion(rooms)
+        return copy
+    }
+
+    /// Same as ``to(_:)-(String)``.
+    public func `in`(_ room: String) -> Self { self.to(room) }
+
+    /// Skips the members of `room` (a socket id skips that socket).
+    public func except(_ room: String) -> Self {
+        var copy = self
+        copy.options.except.insert(room)
+        return copy
+    }
+
+    /// Skips the members of `rooms`.
+    public func except(_ rooms: some Sequence<String>) -> Self {
+        var copy = self
+        copy.options.except.formUnion(rooms)
+        return copy
+    }
+
+    /// Drops the packet for clients whose transport cannot take it now.
+    public var volatile: Self {
+        var copy = self
+        copy.options.volatile = true
+        return copy
+    }
+
+    /// Sends `event` with `arguments` to the selected sockets.
+    public func emit(_ event: String, _ arguments: JSONValue...) {
+        self.emit(event, arguments: arguments)
+    }
+
+    /// Sends `event` with `arguments` to the selected sockets.
+    public func emit(_ event: String, arguments: [JSONValue]) {
+        let packet = SocketPacket(type: .event, namespace: self.namespace.name, data: .array([.string(event)] + arguments))
+        self.namespace.adapter.broadcast(SocketPacketEncoder.encode(packet, allocator: ByteBufferAllocator()), options: self.options)
+    }
+
+    /// The ids of the selected sockets.
+    public func socketIDs() async throws -> [String] {
+        try await self.namespace.adapter.socketIDs(options: self.options).get()
+    }
+
+    /// Makes the selected sockets join `room`.
+    public func socketsJoin(_ room: String) async throws {
+        try await self.namespace.adapter.forEachSocket(options: self.options) { $0.join(room) }.get()
+    }
+
+    /// Makes the selected sockets leave `room`.
+    public func socketsLeave(_ room: String) async throws {
+        try await self.namespace.adapter.forEachSocket(options: self.options) { $0.leave(room) }.get()
+    }
+
+    /// Disconnects the selected sockets; with `close`, closes their Engine.IO connections too.
+    public func disconnectSockets(close: Bool = false) async throws {
+        try await self.namespace.adapter.forEachSocket(options: self.options) { $0.disconnect(close: close) }.get()
+    }
+}

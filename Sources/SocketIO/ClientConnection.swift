@@ -1,0 +1,159 @@
+import EngineIO
+import NIOCore
+
+/// One Engine.IO session seen from Socket.IO (socket.io's `Client`): decodes packets, multiplexes
+/// them over namespaces, runs connect middlewares, and closes a connection that never joins a
+/// namespace within `connectTimeout`. Lives on the session's event loop.
+final class ClientConnection: EngineSessionHandler, @unchecked Sendable {
+    let session: EngineSession
+    let allocator = ByteBufferAllocator()
+    private let registry: NamespaceRegistry
+    private var decoder: SocketPacketDecoder
+    private var sockets: [String: Socket] = [:]
+    private var connecting: Set<String> = []
+    private var connectTimer: Scheduled<Void>?
+
+    init(session: EngineSession, registry: NamespaceRegistry, configuration: SocketIOConfiguration) {
+        self.session = session
+        self.registry = registry
+        self.decoder = SocketPacketDecoder(maxAttachments: configuration.maxAttachments, maxJSONDepth: configuration.maxJSONDepth)
+        self.connectTimer = session.eventLoop.scheduleTask(in: configuration.connectTimeout) { [weak self] in
+            guard let self, self.sockets.isEmpty else { return }
+            self.session.close(reason: .forcedClose)
+        }
+    }
+
+    // MARK: EngineSessionHandler
+
+    func engineSession(_ session: EngineSession, didReceive message: EngineMessage) {
+        let packet: SocketPacket?
+        do {
+            switch message {
+            case .text(let text): packet = try self.decoder.decode(text: text)
+            case .binary(let bytes): packet = try self.decoder.decode(binary: bytes)
+            }
+        } catch {
+            // An invalid packet closes the connection, as socket.io does.
+            session.close(reason: .parseError)
+            return
+        }
+        guard let packet else { return }
+        switch packet.type {
+        case .connect:
+            self.connect(to: packet.namespace, auth: packet.data ?? .object(JSONObject()))
+        case .disconnect:
+            self.sockets[packet.namespace]?.didClose(reason: "client namespace disconnect")
+        case .event, .binaryEvent:
+            self.sockets[packet.namespace]?.handleEvent(packet)
+        case .ack, .binaryAck:
+            self.sockets[packet.namespace]?.handleAck(packet)
+        case .connectError:
+            session.close(reason: .parseError)
+        }
+    }
+
+    func engineSession(_ session: EngineSession, didCloseWith reason: EngineCloseReason) {
+        self.connectTimer?.cancel()
+        self.connectTimer = nil
+        for socket in Array(self.sockets.values) {
+            socket.didClose(reason: reason.rawValue)
+        }
+        self.sockets.removeAll()
+    }
+
+    // MARK: Namespaces
+
+    private func connect(to name: String, auth: JSONValue) {
+        if let existing = self.sockets[name] {
+            // Connecting twice is answered like the first time, with the same socket.
+            self.send(SocketPacket(type: .connect, namespace: name, data: ["sid": .string(existing.id)]))
+            return
+        }
+        guard !self.connecting.contains(name) else { return }
+        guard let namespace = self.registry.namespace(forConnecting: name) else {
+            self.send(SocketPacket(type: .connectError, namespace: name, data: ConnectError(message: "Invalid namespace").payload))
+            return
+        }
+        let handshake = SocketHandshake(
+            auth: auth,
+            headers: self.session.handshake.head.headers,
+            query: self.session.handshake.query,
+            address: self.session.handshake.remoteAddress,
+            url: self.session.handshake.head.uri
+        )
+        let socket = Socket(id: SessionID.make(), namespace: namespace, connection: self, handshake: handshake)
+        self.connecting.insert(name)
+        self.runMiddlewares(namespace.effectiveMiddlewares[...], on: socket) { refusal in
+            self.connecting.remove(name)
+            guard !self.session.isClosed else { return }
+            if let refusal {
+                self.send(SocketPacket(type: .connectError, namespace: name, data: refusal.payload))
+                return
+            }
+            self.connectTimer?.cancel()
+            self.connectTimer = nil
+            self.sockets[name] = socket
+            socket.didConnect()
+            self.send(SocketPacket(type: .connect, namespace: name, data: ["sid": .string(socket.id)]))
+            for handler in namespace.effectiveConnectionHandlers {
+                handler(socket)
+            }
+        }
+    }
+
+    /// Runs middlewares in order; synchronous ones inline, asynchronous ones in a task whose result
+    /// comes back to this loop. `done` gets the refusal, or `nil` if every middleware passed.
+    private func runMiddlewares(_ middlewares: ArraySlice<Namespace.AnyMiddleware>, on socket: Socket,
+                                done: @escaping (ConnectError?) -> Void) {
+        var index = middlewares.startIndex
+        while index < middlewares.endIndex {
+            switch middlewares[index] {
+            case .sync(let middleware):
+                do {
+                    try middleware(socket)
+                } catch {
+                    done(Self.refusal(for: error))
+                    return
+                }
+            case .async(let middleware):
+                let rest = middlewares[(index + 1)...]
+                let loop = self.session.eventLoop
+                let resume = NIOLoopBound((self, done), eventLoop: loop)
+                Task {
+                    let refusal: ConnectError?
+                    do {
+                        try await middleware(socket)
+                        refusal = nil
+                    } catch {
+                        refusal = Self.refusal(for: error)
+                    }
+                    loop.execute {
+                        let (connection, done) = resume.value
+                        if let refusal {
+                            done(refusal)
+                        } else {
+                            connection.runMiddlewares(rest, on: socket, done: done)
+                        }
+                    }
+                }
+                return
+            }
+            index += 1
+        }
+        done(nil)
+    }
+
+    private static func refusal(for error: Error) -> ConnectError {
+        (error as? ConnectError) ?? ConnectError(message: "server error")
+    }
+
+    func socketDidClose(_ socket: Socket) {
+        if self.sockets[socket.namespace.name] === socket {
+            self.sockets.removeValue(forKey: socket.namespace.name)
+        }
+    }
+
+    private func send(_ packet: SocketPacket) {
+        self.session.send(SocketPacketEncoder.encode(packet, allocator: self.allocator))
+    }
+}

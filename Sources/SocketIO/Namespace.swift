@@ -1,0 +1,88 @@
+import EngineIO
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// A namespace (`/`, `/chat`, …): its connect middlewares, connection handlers, and rooms (through
+/// its ``Adapter``).
+public final class Namespace: Sendable {
+    /// A connect middleware: throw ``ConnectError`` to refuse the connection.
+    public typealias Middleware = @Sendable (Socket) throws -> Void
+    /// An asynchronous connect middleware (a token lookup, say).
+    public typealias AsyncMiddleware = @Sendable (Socket) async throws -> Void
+    /// Runs for every socket that connected.
+    public typealias ConnectionHandler = @Sendable (Socket) -> Void
+
+    enum AnyMiddleware: Sendable {
+        case sync(Middleware)
+        case async(AsyncMiddleware)
+    }
+
+    /// The namespace's name, such as `/chat`.
+    public let name: String
+    /// Its room registry.
+    public let adapter: any Adapter
+    /// The dynamic namespace this one was created from, if any.
+    public let parent: Namespace?
+    let matcher: (@Sendable (String) -> Bool)?
+    private let middlewares = NIOLockedValueBox<[AnyMiddleware]>([])
+    private let connectionHandlers = NIOLockedValueBox<[ConnectionHandler]>([])
+    private let children = NIOLockedValueBox<[Namespace]>([])
+
+    init(name: String, adapter: any Adapter, parent: Namespace? = nil, matcher: (@Sendable (String) -> Bool)? = nil) {
+        self.name = name
+        self.adapter = adapter
+        self.parent = parent
+        self.matcher = matcher
+    }
+
+    /// Adds a connect middleware; they run in order before a socket connects.
+    public func use(_ middleware: @escaping Middleware) {
+        self.middlewares.withLockedValue { $0.append(.sync(middleware)) }
+    }
+
+    /// Adds an asynchronous connect middleware.
+    public func use(_ middleware: @escaping AsyncMiddleware) {
+        self.middlewares.withLockedValue { $0.append(.async(middleware)) }
+    }
+
+    /// Runs `handler` for every socket that connects (on the socket's event loop).
+    public func onConnection(_ handler: @escaping ConnectionHandler) {
+        self.connectionHandlers.withLockedValue { $0.append(handler) }
+    }
+
+    /// A broadcast to the members of `room`.
+    public func to(_ room: String) -> BroadcastOperator { BroadcastOperator(namespace: self).to(room) }
+    /// Same as ``to(_:)``.
+    public func `in`(_ room: String) -> BroadcastOperator { self.to(room) }
+    /// A broadcast to every socket but the members of `room`.
+    public func except(_ room: String) -> BroadcastOperator { BroadcastOperator(namespace: self).except(room) }
+    /// A broadcast that drops packets for clients that cannot take them now.
+    public var volatile: BroadcastOperator { BroadcastOperator(namespace: self).volatile }
+
+    /// Sends `event` to every socket of the namespace (and, for a dynamic namespace, of its children).
+    public func emit(_ event: String, _ arguments: JSONValue...) {
+        BroadcastOperator(namespace: self).emit(event, arguments: arguments)
+        for child in self.children.withLockedValue({ $0 }) {
+            BroadcastOperator(namespace: child).emit(event, arguments: arguments)
+        }
+    }
+
+    /// The ids of the connected sockets.
+    public func socketIDs() async throws -> [String] {
+        try await BroadcastOperator(namespace: self).socketIDs()
+    }
+
+    /// The middlewares a connection runs: the parent's, then this namespace's own.
+    var effectiveMiddlewares: [AnyMiddleware] {
+        (self.parent?.effectiveMiddlewares ?? []) + self.middlewares.withLockedValue { $0 }
+    }
+
+    /// The connection handlers to run: this namespace's, then the parent's.
+    var effectiveConnectionHandlers: [ConnectionHandler] {
+        self.connectionHandlers.withLockedValue { $0 } + (self.parent?.effectiveConnectionHandlers ?? [])
+    }
+
+    func addChild(_ child: Namespace) {
+        self.children.withLockedValue { $0.append(child) }
+    }
+}

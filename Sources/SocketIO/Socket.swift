@@ -1,0 +1,272 @@
+import EngineIO
+import NIOCore
+
+/// One client's connection to one namespace, as socket.io's `Socket`.
+///
+/// A socket lives on the event loop of its Engine.IO session; handlers run there, and its state is
+/// touched only there. Emitting from another thread is allowed and hops to that loop.
+///
+/// ```swift
+/// io.of("/chat").onConnection { socket in
+///     socket.on("message") { args, ack in
+///         socket.to("lobby").emit("message", arguments: args)
+///         ack?("ok")
+///     }
+///     socket.join("lobby")
+/// }
+/// ```
+public final class Socket: @unchecked Sendable {
+    /// Handles an event: its arguments, and the acknowledgement to answer if the client asked for one.
+    public typealias EventHandler = (_ arguments: [JSONValue], _ ack: Ack?) -> Void
+
+    /// The socket id, unique per namespace connection (sent to the client in the CONNECT reply).
+    public let id: String
+    /// The namespace the socket is connected to.
+    public let namespace: Namespace
+    /// What the client sent when it connected.
+    public let handshake: SocketHandshake
+    /// The loop the socket lives on.
+    public let eventLoop: EventLoop
+    /// Free storage for the application (the authenticated user, say). Touch it on ``eventLoop``.
+    public var userInfo: [String: any Sendable] = [:]
+    /// The rooms the socket is in, its own id included.
+    public private(set) var rooms: Set<String> = []
+    /// Whether the socket is connected.
+    public private(set) var connected = false
+
+    let connection: ClientConnection
+    private var handlers: [String: [EventHandler]] = [:]
+    private var anyHandlers: [(String, [JSONValue]) -> Void] = []
+    private var disconnectHandlers: [(String) -> Void] = []
+    private var pendingAcks: [Int: PendingAck] = [:]
+    private var nextAckID = 0
+
+    private struct PendingAck {
+        var callback: (Result<[JSONValue], AckError>) -> Void
+        var timer: Scheduled<Void>?
+    }
+
+    init(id: String, namespace: Namespace, connection: ClientConnection, handshake: SocketHandshake) {
+        self.id = id
+        self.namespace = namespace
+        self.connection = connection
+        self.handshake = handshake
+        self.eventLoop = connection.session.eventLoop
+    }
+
+    /// The Engine.IO transport carrying the socket now (`polling` or `websocket`).
+    public var transport: EngineTransportKind? {
+        self.eventLoop.preconditionInEventLoop()
+        return self.connection.session.transport
+    }
+
+    // MARK: Listeners
+
+    /// Calls `handler` for every `event` from the client. Register on ``eventLoop`` (in the
+    /// connection handler).
+    public func on(_ event: String, _ handler: @escaping EventHandler) {
+        self.eventLoop.preconditionInEventLoop()
+        self.handlers[event, default: []].append(handler)
+    }
+
+    /// Calls `handler` for every event from the client, before the event's own handlers.
+    public func onAny(_ handler: @escaping (_ event: String, _ arguments: [JSONValue]) -> Void) {
+        self.eventLoop.preconditionInEventLoop()
+        self.anyHandlers.append(handler)
+    }
+
+    /// Calls `handler` with the reason when the socket disconnects ("client namespace disconnect",
+    /// "server namespace disconnect", "transport close", "ping timeout", …).
+    public func onDisconnect(_ handler: @escaping (_ reason: String) -> Void) {
+        self.eventLoop.preconditionInEventLoop()
+        self.disconnectHandlers.append(handler)
+    }
+
+    // MARK: Emitting
+
+    /// Sends `event` with `arguments` to this client.
+    public func emit(_ event: String, _ arguments: JSONValue...) {
+        self.emit(event, arguments: arguments)
+    }
+
+    /// Sends `event` with `arguments` to this client; if `volatile`, drops it when the transport
+    /// cannot take it now.
+    public func emit(_ event: String, arguments: [JSONValue], volatile: Bool = false) {
+        let packet = SocketPacket(type: .event, namespace: self.namespace.name, data: .array([.string(event)] + arguments))
+        self.onLoop { socket in
+            guard socket.connected else { return }
+            socket.deliver(SocketPacketEncoder.encode(packet, allocator: socket.connection.allocator), volatile: volatile)
+        }
+    }
+
+    /// Sends `event` and calls `callback` with the client's acknowledgement, or with
+    /// ``AckError/timeout`` after `timeout`, or ``AckError/disconnected``. The callback runs on
+    /// ``eventLoop``.
+    public func emitWithAck(_ event: String, arguments: [JSONValue], timeout: TimeAmount,
+                            _ callback: @escaping @Sendable (Result<[JSONValue], AckError>) -> Void) {
+        self.onLoop { socket in
+            guard socket.connected else {
+                callback(.failure(.disconnected))
+                return
+            }
+            let id = socket.nextAckID
+            socket.nextAckID = socket.nextAckID == Int(Int32.max) ? 0 : socket.nextAckID + 1
+            let timer = socket.eventLoop.scheduleTask(in: timeout) { [weak socket] in
+                guard let socket, let pending = socket.pendingAcks.removeValue(forKey: id) else { return }
+                pending.callback(.failure(.timeout))
+            }
+            socket.pendingAcks[id] = PendingAck(callback: callback, timer: timer)
+            let packet = SocketPacket(type: .event, namespace: socket.namespace.name, id: id,
+                                      data: .array([.string(event)] + arguments))
+            socket.deliver(SocketPacketEncoder.encode(packet, allocator: socket.connection.allocator), volatile: false)
+        }
+    }
+
+    /// Sends `event` and waits for the client's acknowledgement.
+    /// - Throws: ``AckError``.
+    public func emitWithAck(_ event: String, _ arguments: JSONValue..., timeout: TimeAmount) async throws -> [JSONValue] {
+        let promise = self.eventLoop.makePromise(of: [JSONValue].self)
+        self.emitWithAck(event, arguments: arguments, timeout: timeout) { result in
+            promise.completeWith(result.mapError { $0 as any Error })
+        }
+        return try await promise.futureResult.get()
+    }
+
+    // MARK: Rooms
+
+    /// Joins `room`.
+    public func join(_ room: String) {
+        self.onLoop { socket in
+            guard socket.connected, socket.rooms.insert(room).inserted else { return }
+            socket.namespace.adapter.join(socket, room: room)
+        }
+    }
+
+    /// Leaves `room`.
+    public func leave(_ room: String) {
+        self.onLoop { socket in
+            guard socket.connected, room != socket.id, socket.rooms.remove(room) != nil else { return }
+            socket.namespace.adapter.leave(socket, room: room)
+        }
+    }
+
+    /// A broadcast to `room`'s members, this socket excepted.
+    public func to(_ room: String) -> BroadcastOperator {
+        self.broadcast.to(room)
+    }
+
+    /// A broadcast to every socket of the namespace but this one.
+    public var broadcast: BroadcastOperator {
+        BroadcastOperator(namespace: self.namespace).except(self.id)
+    }
+
+    // MARK: Disconnecting
+
+    /// Disconnects the socket from its namespace (the client receives a DISCONNECT packet); with
+    /// `close`, closes the whole Engine.IO connection too.
+    public func disconnect(close: Bool = false) {
+        self.onLoop { socket in
+            guard socket.connected else { return }
+            let packet = SocketPacket(type: .disconnect, namespace: socket.namespace.name)
+            socket.deliver(SocketPacketEncoder.encode(packet, allocator: socket.connection.allocator), volatile: false)
+            socket.didClose(reason: "server namespace disconnect")
+            if close {
+                socket.connection.session.close()
+            }
+        }
+    }
+
+    // MARK: Internal
+
+    /// Marks the socket connected and puts it in its own room.
+    func didConnect() {
+        self.connected = true
+        self.rooms.insert(self.id)
+        self.namespace.adapter.add(self)
+    }
+
+    /// Hands encoded packets to the session (on ``eventLoop``).
+    func deliver(_ packets: [EncodedPacket], volatile: Bool) {
+        if volatile {
+            self.connection.session.sendVolatile(packets)
+        } else {
+            self.connection.session.send(packets)
+        }
+    }
+
+    /// An EVENT or BINARY_EVENT for this socket.
+    func handleEvent(_ packet: SocketPacket) {
+        guard case .array(let array)? = packet.data, case .string(let event)? = array.first else { return }
+        let arguments = Array(array.dropFirst())
+        let ack = packet.id.map { Ack(socket: self, id: $0) }
+        for handler in self.anyHandlers {
+            handler(event, arguments)
+        }
+        for handler in self.handlers[event] ?? [] {
+            handler(arguments, ack)
+        }
+    }
+
+    /// An ACK or BINARY_ACK for this socket.
+    func handleAck(_ packet: SocketPacket) {
+        guard let id = packet.id, let pending = self.pendingAcks.removeValue(forKey: id) else { return }
+        pending.timer?.cancel()
+        pending.callback(.success(packet.data?.arrayValue ?? []))
+    }
+
+    /// Sends the acknowledgement `id` with `arguments`.
+    func sendAck(id: Int, arguments: [JSONValue]) {
+        self.onLoop { socket in
+            guard socket.connected else { return }
+            let packet = SocketPacket(type: .ack, namespace: socket.namespace.name, id: id, data: .array(arguments))
+            socket.deliver(SocketPacketEncoder.encode(packet, allocator: socket.connection.allocator), volatile: false)
+        }
+    }
+
+    /// The socket is gone: leaves its rooms, fails pending acknowledgements, tells listeners.
+    func didClose(reason: String) {
+        guard self.connected else { return }
+        self.connected = false
+        self.namespace.adapter.remove(self)
+        self.rooms.removeAll()
+        self.connection.socketDidClose(self)
+        let pending = self.pendingAcks
+        self.pendingAcks.removeAll()
+        for (_, ack) in pending {
+            ack.timer?.cancel()
+            ack.callback(.failure(.disconnected))
+        }
+        let handlers = self.disconnectHandlers
+        self.disconnectHandlers.removeAll()
+        self.handlers.removeAll()
+        self.anyHandlers.removeAll()
+        for handler in handlers {
+            handler(reason)
+        }
+    }
+
+    private func onLoop(_ body: @escaping @Sendable (Socket) -> Void) {
+        if self.eventLoop.inEventLoop {
+            body(self)
+        } else {
+            self.eventLoop.execute { body(self) }
+        }
+    }
+}
+
+/// The acknowledgement a client asked for with an event; call it once with the answer.
+public struct Ack: Sendable {
+    let socket: Socket
+    /// The acknowledgement id.
+    public let id: Int
+
+    /// Answers with `arguments`.
+    public func callAsFunction(_ arguments: JSONValue...) {
+        self.socket.sendAck(id: self.id, arguments: arguments)
+    }
+
+    /// Answers with `arguments`.
+    public func send(arguments: [JSONValue]) {
+        self.socket.sendAck(id: self.id, arguments: arguments)
+    }
+}

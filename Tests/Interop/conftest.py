@@ -1,0 +1,135 @@
+"""Interop tests: python-socketio's real client against `hub conformance`.
+
+The session-scoped `hub` fixture starts the built hub binary as `hub conformance --port <free port>`
+on 127.0.0.1 and stops it at the end. Environment:
+
+  HUB_BIN   path of the hub executable (default: <repo>/.build/debug/hub; `make interop` sets it)
+  HUB_URL   test a server that is already running instead (e.g. http://127.0.0.1:3000); nothing is
+            started then
+
+Every test that takes `transport` runs three times: polling only, websocket only, and upgrade
+(default transports; the client must end up on websocket).
+
+Waiting is always explicit (queues with timeouts of a few seconds); nothing asserts on speed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from support import (
+    DEFAULT_HUB_BIN,
+    STARTUP,
+    TRANSPORT_MODES,
+    Client,
+    Hub,
+    accepts,
+    free_port,
+)
+
+_hub_log: Path | None = None  # for the terminal summary
+
+
+@pytest.fixture(scope="session")
+def hub():
+    global _hub_log
+    external = os.environ.get("HUB_URL")
+    if external:
+        yield Hub(external.rstrip("/"), None, None)
+        return
+
+    binary = Path(os.environ.get("HUB_BIN", DEFAULT_HUB_BIN))
+    if not (binary.is_file() and os.access(binary, os.X_OK)):
+        pytest.exit(
+            f"hub binary not found at {binary}: build it first with `swift build --product hub` "
+            "(or run `make interop`, which does), or set HUB_BIN / HUB_URL",
+            returncode=3,
+        )
+
+    port = free_port()
+    log = Path(tempfile.mkstemp(prefix="hub-interop-", suffix=".log")[1])
+    _hub_log = log
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [str(binary), "conformance", "--port", str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = Hub(f"http://127.0.0.1:{port}", proc, log)
+    try:
+        deadline = time.monotonic() + STARTUP
+        while not accepts(port):
+            if proc.poll() is not None:
+                pytest.exit(
+                    f"`{binary} conformance --port {port}` exited with code {proc.returncode} "
+                    f"before accepting connections; its output:\n{server.log_tail()}",
+                    returncode=3,
+                )
+            if time.monotonic() > deadline:
+                pytest.exit(
+                    f"`{binary} conformance --port {port}` did not accept connections on "
+                    f"127.0.0.1:{port} within {STARTUP:.0f} s; its output:\n{server.log_tail()}",
+                    returncode=3,
+                )
+            time.sleep(0.05)
+        yield server
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """On failure, show what the hub printed (it is started with stdout+stderr to a log file)."""
+    if _hub_log is None or not _hub_log.exists():
+        return
+    failed = terminalreporter.stats.get("failed") or terminalreporter.stats.get("error")
+    if failed:
+        lines = _hub_log.read_text(errors="replace").splitlines()
+        terminalreporter.section(f"hub output (last 200 of {len(lines)} lines, {_hub_log})")
+        terminalreporter.write_line("\n".join(lines[-200:]) or "(empty)")
+
+
+# --------------------------------------------------------------------------------------------------
+# fixtures for the tests
+
+
+@pytest.fixture(params=list(TRANSPORT_MODES), ids=list(TRANSPORT_MODES))
+def transport(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def make_client(hub, transport):
+    """`make_client()` returns a new, not yet connected Client for the current transport mode;
+    every client made is closed at the end of the test."""
+    hub.check_alive()
+    clients: list[Client] = []
+
+    def make() -> Client:
+        c = Client(hub, TRANSPORT_MODES[transport])
+        clients.append(c)
+        return c
+
+    yield make
+    for c in clients:
+        c.close()
+
+
+@pytest.fixture
+def client(make_client) -> Client:
+    """A client connected to "/" (with "message-back", "room-message" and "ack-result" recorded)."""
+    c = make_client()
+    c.record("message-back").record("room-message").record("ack-result")
+    return c.connect()
