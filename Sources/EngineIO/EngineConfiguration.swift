@@ -35,6 +35,11 @@ public struct EngineConfiguration: Sendable {
     /// as soon as the transport is not writable. Default 8 MiB (socket.io has no such bound).
     public var maxBufferedBytes: Int = 8 * 1024 * 1024
 
+    /// The most packets one long-polling response carries; the rest wait for the next GET (which
+    /// is answered at once). python-engineio clients refuse payloads of more than 16 packets (their
+    /// `max_decode_packets`), so the default is 16; socket.io sends the whole buffer.
+    public var maxPacketsPerPoll: Int = 16
+
     /// Creates a configuration with socket.io's defaults at `path`.
     public init(path: String = "/socket.io/") {
         self.path = Self.normalize(path: path)

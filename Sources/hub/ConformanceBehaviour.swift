@@ -35,11 +35,12 @@ enum ConformanceBehaviour {
                 main.to(room).emit("room-message", arguments: Array(args.dropFirst()))
                 ack?(true)
             }
+            // "ack-result" carries the acknowledged values as one list, or {"error":"timeout"}.
             socket.on("request-ack") { args, _ in
                 guard let event = args.first?.stringValue else { return }
                 socket.emitWithAck(event, arguments: Array(args.dropFirst()), timeout: .seconds(5)) { result in
                     switch result {
-                    case .success(let values): socket.emit("ack-result", arguments: values)
+                    case .success(let values): socket.emit("ack-result", .array(values))
                     case .failure: socket.emit("ack-result", ["error": "timeout"])
                     }
                 }

@@ -1,6 +1,7 @@
 import EngineIO
 import Foundation
 import NIOCore
+import Testing
 
 /// The cases of `Fixtures/engineio/packets.json` (see its `_comment` for the format).
 struct EngineCodecFixtures: Decodable, Sendable {

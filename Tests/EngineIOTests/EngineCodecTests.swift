@@ -74,7 +74,8 @@ struct EngineCodecTests {
     @Test("malformed payloads are rejected", arguments: try EngineCodecFixtures.load().malformedPayloads)
     func malformedPayload(_ fixture: EngineCodecFixtures.MalformedPayloadCase) throws {
         let body = try fixture.makeBody()
-        #expect(throws: try engineCodecError(named: fixture.error)) { try EngineCodec.decodePayload(body) }
+        let expected = try engineCodecError(named: fixture.error)
+        #expect(throws: expected) { try EngineCodec.decodePayload(body) }
     }
 
     @Test func decodePayloadReadsOnlyTheReadableBytes() throws {
@@ -109,7 +110,7 @@ struct EngineCodecTests {
 
     // MARK: - Encoding helpers
 
-    @Test func encodeTextMessageWritesTypeDigitThenBody() {
+    @Test func encodeTextMessageWritesTypeDigitThenBody() throws {
         let packet = EngineCodec.encodeTextMessage(allocator: self.allocator, reservingCapacity: 2) { buffer in
             buffer.writeString("2[\"a\",\"ü\"]")
         }

@@ -43,8 +43,8 @@ struct EngineSessionStateMachineTests {
     @Test func fullUpgradeReleasesTheParkedPollAndSwitchesTransport() {
         var machine = self.polling()
         _ = machine.pollArrived(bufferIsEmpty: true)
-        #expect(machine.upgradeCandidateArrived())
-        #expect(!machine.upgradeCandidateArrived(), "a second candidate is refused while one is pending")
+        #expect(machine.upgradeCandidateArrived() == true)
+        #expect(machine.upgradeCandidateArrived() == false, "a second candidate is refused while one is pending")
         #expect(machine.probeReceived() == .answerProbe(releaseParkedPoll: true))
         #expect(machine.phase == .upgrading)
         #expect(machine.pollArrived(bufferIsEmpty: false) == .respondNoop, "a GET during the upgrade gets a noop")
@@ -54,12 +54,12 @@ struct EngineSessionStateMachineTests {
         #expect(machine.canWriteNow)
         #expect(machine.pollArrived(bufferIsEmpty: true) == .reject(.badRequest))
         #expect(machine.postArrived() == .badRequest)
-        #expect(!machine.upgradeCandidateArrived(), "an upgraded session takes no second WebSocket")
+        #expect(machine.upgradeCandidateArrived() == false, "an upgraded session takes no second WebSocket")
     }
 
     @Test func upgradeWithoutProbeIsRefused() {
         var machine = self.polling()
-        #expect(machine.upgradeCandidateArrived())
+        #expect(machine.upgradeCandidateArrived() == true)
         #expect(machine.upgradeReceived() == .closeCandidate)
         #expect(machine.phase == .open(.polling))
     }
@@ -71,18 +71,18 @@ struct EngineSessionStateMachineTests {
 
     @Test func failedCandidateReturnsToPolling() {
         var machine = self.polling()
-        #expect(machine.upgradeCandidateArrived())
+        #expect(machine.upgradeCandidateArrived() == true)
         #expect(machine.probeReceived() == .answerProbe(releaseParkedPoll: false))
         machine.upgradeCandidateFailed()
         #expect(machine.phase == .open(.polling))
         #expect(!machine.hasUpgradeCandidate)
-        #expect(machine.upgradeCandidateArrived(), "a new attempt may follow")
+        #expect(machine.upgradeCandidateArrived() == true, "a new attempt may follow")
     }
 
     @Test func webSocketSessionsRefuseUpgradeCandidates() {
         var machine = EngineSessionStateMachine(transport: .websocket, now: self.start, pingInterval: self.interval, pingTimeout: self.timeout)
         #expect(machine.canWriteNow)
-        #expect(!machine.upgradeCandidateArrived())
+        #expect(machine.upgradeCandidateArrived() == false)
     }
 
     @Test func heartbeatPingsThenTimesOutWithoutPong() {

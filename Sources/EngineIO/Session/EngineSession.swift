@@ -172,7 +172,7 @@ public final class EngineSession: @unchecked Sendable {
         self.upgradeTimer = nil
         if released.releaseParkedPoll, let polling = self.polling {
             let last = EngineCodec.encode(reason.isClientInitiated ? .noop : .close, allocator: ByteBufferAllocator())
-            polling.send(self.buffer + [last])
+            polling.send(self.takeBuffer(limit: self.configuration.maxPacketsPerPoll - 1) + [last])
         }
         self.buffer.removeAll()
         self.bufferedBytes = 0
@@ -225,7 +225,7 @@ public final class EngineSession: @unchecked Sendable {
         case .respondNoop:
             self.polling?.respond(sink, with: [EngineCodec.encode(.noop, allocator: ByteBufferAllocator())])
         case .respondWithBuffer:
-            self.polling?.respond(sink, with: self.takeBuffer())
+            self.polling?.respond(sink, with: self.takeBuffer(limit: self.configuration.maxPacketsPerPoll))
         case .park:
             self.polling?.park(sink)
             sink.onCancel { [self] in
@@ -280,19 +280,25 @@ public final class EngineSession: @unchecked Sendable {
     }
 
     private func flushBuffer() {
-        let packets = self.takeBuffer()
         if self.state.activeTransport == .websocket, let ws = self.webSocket {
-            ws.send(packets)
+            ws.send(self.takeBuffer(limit: .max))
         } else if let polling = self.polling, polling.parked != nil {
             self.state.parkedPollAnswered()
-            polling.send(packets)
+            polling.send(self.takeBuffer(limit: self.configuration.maxPacketsPerPoll))
         }
     }
 
-    private func takeBuffer() -> [EncodedPacket] {
-        let packets = self.buffer
-        self.buffer.removeAll(keepingCapacity: true)
-        self.bufferedBytes = 0
+    /// Takes up to `limit` packets from the front of the buffer.
+    private func takeBuffer(limit: Int) -> [EncodedPacket] {
+        guard self.buffer.count > limit else {
+            let packets = self.buffer
+            self.buffer.removeAll(keepingCapacity: true)
+            self.bufferedBytes = 0
+            return packets
+        }
+        let packets = Array(self.buffer.prefix(max(limit, 0)))
+        self.buffer.removeFirst(packets.count)
+        self.bufferedBytes -= packets.reduce(0) { $0 + $1.bytes.readableBytes }
         return packets
     }
 

@@ -1,0 +1,73 @@
+# RealtimeHub test entry points. See Docs/testing.md.
+#
+#   make test          every test: swift build + swift test, then the python interop suite
+#   make swift-test    swift build + swift test (all Swift test targets)
+#   make interop       .venv (from PyPI) + hub binary + pytest Tests/Interop
+#   make conformance   official Engine.IO v4 / Socket.IO v5 suites, local only (needs CONFORMANCE_DIR)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.NOTPARALLEL:
+.DEFAULT_GOAL := test
+
+SWIFT        ?= swift
+PYTHON       ?= python3
+VENV         ?= .venv
+PYTEST_ARGS  ?=
+INTEROP_REQS := Tests/Interop/requirements.txt
+VENV_STAMP   := $(VENV)/.requirements-installed
+# modules that must import from the venv (python-socketio[client] brings requests + websocket-client)
+VENV_CHECK   := import socketio, engineio, requests, websocket, pytest, pytest_timeout
+
+.PHONY: test swift-test build hub venv interop conformance clean-venv help
+
+help:
+	@sed -n '3,7p' Makefile
+
+## every test. Both layers run even if the first fails, so a log shows both summaries; the exit
+## status is non-zero if either failed.
+test:
+	@swift=ok; interop=ok; \
+	$(MAKE) --no-print-directory swift-test || swift=FAILED; \
+	$(MAKE) --no-print-directory interop || interop=FAILED; \
+	echo "make test: swift $$swift, interop $$interop"; \
+	[ $$swift = ok ] && [ $$interop = ok ]
+
+swift-test: build
+	$(SWIFT) test
+
+build:
+	$(SWIFT) build
+
+hub:
+	$(SWIFT) build --product hub
+
+## .venv: created if missing or broken; packages installed when requirements.txt changed or an
+## import fails. Otherwise this costs one python start-up.
+venv:
+	@if ! $(VENV)/bin/python -c 'import sys' >/dev/null 2>&1; then \
+	  echo "creating $(VENV)"; rm -rf $(VENV); $(PYTHON) -m venv $(VENV); fi
+	@if [ ! -f $(VENV_STAMP) ] || [ $(INTEROP_REQS) -nt $(VENV_STAMP) ] \
+	    || ! $(VENV)/bin/python -c '$(VENV_CHECK)' >/dev/null 2>&1; then \
+	  echo "installing $(INTEROP_REQS) into $(VENV)"; \
+	  $(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade -r $(INTEROP_REQS); \
+	  $(VENV)/bin/python -c '$(VENV_CHECK)'; \
+	  touch $(VENV_STAMP); fi
+	@$(VENV)/bin/python -m pip list --disable-pip-version-check 2>/dev/null \
+	  | awk 'tolower($$1) ~ /^(python-socketio|python-engineio|websocket-client|requests|pytest)$$/ {printf "%s %s  ", $$1, $$2} END {print ""}'
+
+interop: venv hub
+	HUB_BIN="$$($(SWIFT) build --show-bin-path)/hub" $(VENV)/bin/python -m pytest Tests/Interop $(PYTEST_ARGS)
+
+## The official suites are fetched code and never live in this repository: CONFORMANCE_DIR names a
+## directory you prepared yourself (Docs/testing.md) whose run.sh runs them against $HUB.
+conformance: hub
+	@if [ -z "$${CONFORMANCE_DIR:-}" ] || [ ! -x "$${CONFORMANCE_DIR}/run.sh" ]; then \
+	  echo "make conformance: set CONFORMANCE_DIR to a directory with the official suites and an"; \
+	  echo "executable run.sh (extract the suites from the socket.io repository yourself;"; \
+	  echo "see Docs/testing.md, 'Official conformance suites')."; \
+	  exit 2; fi
+	HUB="$$($(SWIFT) build --show-bin-path)/hub" "$${CONFORMANCE_DIR}/run.sh"
+
+clean-venv:
+	rm -rf $(VENV)

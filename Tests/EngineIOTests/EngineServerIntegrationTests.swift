@@ -1,0 +1,770 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+import Testing
+
+@testable import EngineIO
+
+/// The Engine.IO v4 protocol end to end: a real ``HTTPServer`` with an ``EngineServer`` on loopback,
+/// driven by the NIO test clients. The session handler echoes every message back.
+@Suite("Engine.IO server over loopback")
+struct EngineServerIntegrationTests {
+    // MARK: Handshake
+
+    @Test func pollingHandshakeOpensASession() async throws {
+        try await withEngineServer(heartbeat: true) { server in
+            let response = try await server.http.get(server.uri(transport: "polling"))
+            #expect(response.status == .ok)
+            #expect(response.headers.first(name: "Content-Type")?.hasPrefix("text/plain") == true)
+            #expect(response.headers.first(name: "Cache-Control") == "no-store")
+            #expect(response.text.hasPrefix("0"))
+
+            let open = try openPacketJSON(response.text)
+            #expect(Set(open.keys) == ["sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"])
+            let sid = try #require(open["sid"] as? String)
+            #expect(!sid.isEmpty)
+            #expect(open["upgrades"] as? [String] == ["websocket"])
+            #expect(open["pingInterval"] as? Int == 300)
+            #expect(open["pingTimeout"] as? Int == 200)
+            #expect(open["maxPayload"] as? Int == 1_000_000)
+            #expect(server.delegate.openedSessionIDs == [sid])
+            #expect(server.engine.session(id: sid) != nil)
+        }
+    }
+
+    @Test(arguments: ["transport=polling", "EIO=abc&transport=polling", "EIO=3&transport=polling"])
+    func handshakeWithoutProtocolVersion4IsRefused(query: String) async throws {
+        try await withEngineServer { server in
+            let response = try await server.http.get("/socket.io/?\(query)")
+            try expectEngineError(response, code: 5, message: "Unsupported protocol version")
+            #expect(server.engine.sessionCount == 0)
+        }
+    }
+
+    @Test(arguments: ["EIO=4", "EIO=4&transport=abc"])
+    func handshakeWithoutAKnownTransportIsRefused(query: String) async throws {
+        try await withEngineServer { server in
+            let response = try await server.http.get("/socket.io/?\(query)")
+            try expectEngineError(response, code: 0, message: "Transport unknown")
+        }
+    }
+
+    @Test(arguments: [HTTPMethod.POST, .PUT])
+    func handshakeWithAnotherMethodThanGETIsRefused(method: HTTPMethod) async throws {
+        try await withEngineServer { server in
+            let response = try await server.http.request(method, server.uri(transport: "polling"))
+            try expectEngineError(response, code: 2, message: "Bad handshake method")
+            #expect(server.engine.sessionCount == 0)
+        }
+    }
+
+    @Test func requestsForAnUnknownSessionAreRefused() async throws {
+        try await withEngineServer { server in
+            let get = try await server.http.get(server.uri(transport: "polling", sid: "nope"))
+            try expectEngineError(get, code: 1, message: "Session ID unknown")
+            let post = try await server.http.post(server.uri(transport: "polling", sid: "nope"), body: "4hello")
+            try expectEngineError(post, code: 1, message: "Session ID unknown")
+        }
+    }
+
+    @Test func websocketTransportWithoutAnUpgradeIsABadRequest() async throws {
+        try await withEngineServer { server in
+            let response = try await server.http.get(server.uri(transport: "websocket"))
+            try expectEngineError(response, code: 3, message: "Bad request")
+            #expect(server.engine.sessionCount == 0)
+        }
+    }
+
+    @Test func aRequestForAnotherPathIsNotFound() async throws {
+        try await withEngineServer { server in
+            let response = try await server.http.get("/elsewhere/?EIO=4&transport=polling")
+            #expect(response.status == .notFound)
+            #expect(server.engine.sessionCount == 0)
+        }
+    }
+
+    // MARK: Polling messages
+
+    @Test func postedMessageIsEchoedToTheNextPoll() async throws {
+        try await withEngineServer { server in
+            let sid = try await server.handshake()
+            let post = try await server.post(sid, "4hello")
+            #expect(post.status == .ok)
+            #expect(post.text == "ok")
+            let poll = try await server.poll(sid)
+            #expect(poll.status == .ok)
+            #expect(poll.headers.first(name: "Content-Type")?.hasPrefix("text/plain") == true)
+            #expect(poll.text == "4hello")
+        }
+    }
+
+    @Test func severalPacketsTravelInOnePayloadSeparatedByRecordSeparators() async throws {
+        try await withEngineServer { server in
+            let sid = try await server.handshake()
+            let post = try await server.post(sid, "4test1\u{1e}4test2\u{1e}4test3")
+            #expect(post.status == .ok)
+            #expect(post.text == "ok")
+            let poll = try await server.poll(sid)
+            #expect(poll.text == "4test1\u{1e}4test2\u{1e}4test3")
+        }
+    }
+
+    @Test func binaryPacketsTravelAsBase64() async throws {
+        try await withEngineServer { server in
+            let sid = try await server.handshake()
+            let post = try await server.post(sid, "4hello\u{1e}bAQIDBA==")
+            #expect(post.status == .ok)
+            let poll = try await server.poll(sid)
+            #expect(poll.text == "4hello\u{1e}bAQIDBA==")
+        }
+    }
+
+    @Test func anInvalidPacketClosesTheSession() async throws {
+        try await withEngineServer { server in
+            let sid = try await server.handshake()
+            let post = try await server.post(sid, "abc")
+            #expect(post.status == .badRequest)
+            #expect(try await server.delegate.waitForClose(of: sid) == .parseError)
+            try expectEngineError(try await server.poll(sid), code: 1, message: "Session ID unknown")
+        }
+    }
+
+    @Test func overlappingPollsCloseTheSession() async throws {
+        try await withEngineServer { server in
+            let sid = try await server.handshake()
+            let first = try await server.http.connect()
+            let second = try await server.http.connect()
+            first.send(.GET, server.uri(transport: "polling", sid: sid))
+            try await server.waitUntilPollParked(sid)
+            second.send(.GET, server.uri(transport: "polling", sid: sid, extra: "&t=burst"))
+
+            let refused = try await second.response()
+            try expectEngineError(refused, code: 3, message: "Bad request")
+            let released = try await first.response()
+            #expect(released.status == .ok)
+            #expect(released.text == "1", "the parked poll is answered with a close packet")
+            #expect(try await server.delegate.waitForClose(of: sid) == .transportError)
+            try expectEngineError(try await server.poll(sid), code: 1, message: "Session ID unknown")
+            await first.close()
+            await second.close()
+        }
+    }
+
+    @Test func anAbortedParkedPollClosesTheSession() async throws {
+        try await withEngineServer { server in
+            let sid = try await server.handshake()
+            let connection = try await server.http.connect()
+            connection.send(.GET, server.uri(transport: "polling", sid: sid))
+            try await server.waitUntilPollParked(sid)
+            await connection.close()
+
+            #expect(try await server.delegate.waitForClose(of: sid) == .transportError)
+            try expectEngineError(try await server.poll(sid), code: 1, message: "Session ID unknown")
+        }
+    }
+
+    @Test func pollingWorksOverOneKeepAliveConnection() async throws {
+        try await withEngineServer { server in
+            let connection = try await server.http.connect()
+            let handshake = try await connection.request(.GET, server.uri(transport: "polling"))
+            let sid = try #require(try openPacketJSON(handshake.text)["sid"] as? String)
+            #expect(handshake.headers.first(name: "Connection") != "close")
+            let post = try await connection.request(.POST, server.uri(transport: "polling", sid: sid), body: "4one")
+            #expect(post.text == "ok")
+            let poll = try await connection.request(.GET, server.uri(transport: "polling", sid: sid))
+            #expect(poll.text == "4one")
+            #expect(connection.channel.isActive)
+            await connection.close()
+        }
+    }
+
+    @Test func aPayloadOverMaxHttpBufferSizeIsRefusedAndClosesTheSession() async throws {
+        try await withEngineServer({ $0.maxHttpBufferSize = 1000 }) { server in
+            let handshake = try await server.http.get(server.uri(transport: "polling"))
+            let open = try openPacketJSON(handshake.text)
+            #expect(open["maxPayload"] as? Int == 1000)
+            let sid = try #require(open["sid"] as? String)
+
+            let connection = try await server.http.connect()
+            let response = try await connection.request(
+                .POST, server.uri(transport: "polling", sid: sid), body: "4" + String(repeating: "x", count: 1000))
+            #expect(response.status == .payloadTooLarge)
+            #expect(response.headers.first(name: "Connection") == "close")
+            try await connection.waitForClose()
+            #expect(try await server.delegate.waitForClose(of: sid) == .payloadTooLarge)
+            try expectEngineError(try await server.poll(sid), code: 1, message: "Session ID unknown")
+        }
+    }
+
+    @Test func aPayloadOfExactlyMaxHttpBufferSizeIsAccepted() async throws {
+        try await withEngineServer({ $0.maxHttpBufferSize = 1000 }) { server in
+            let sid = try await server.handshake()
+            let message = "4" + String(repeating: "x", count: 999)
+            let post = try await server.post(sid, message)
+            #expect(post.status == .ok)
+            #expect(try await server.poll(sid).text == message)
+        }
+    }
+
+    // MARK: Heartbeat
+
+    @Test func pollingHeartbeatPingsAndAcceptsPongs() async throws {
+        try await withEngineServer(heartbeat: true) { server in
+            let sid = try await server.handshake()
+            for round in 1...3 {
+                let poll = try await server.poll(sid)
+                #expect(poll.status == .ok, "round \(round)")
+                #expect(poll.text == "2", "round \(round)")
+                let pong = try await server.post(sid, "3")
+                #expect(pong.status == .ok, "round \(round)")
+            }
+            #expect(server.delegate.closeReason(of: sid) == nil)
+        }
+    }
+
+    @Test func pollingSessionWithoutPongTimesOut() async throws {
+        try await withEngineServer(heartbeat: true) { server in
+            let sid = try await server.handshake()
+            #expect(try await server.delegate.waitForClose(of: sid) == .pingTimeout)
+            try expectEngineError(try await server.poll(sid), code: 1, message: "Session ID unknown")
+        }
+    }
+
+    @Test func pingTimeoutAnswersTheParkedPollWithAClosePacket() async throws {
+        try await withEngineServer(heartbeat: true) { server in
+            let sid = try await server.handshake()
+            #expect(try await server.poll(sid).text == "2")
+            let parked = try await server.http.connect()
+            parked.send(.GET, server.uri(transport: "polling", sid: sid))
+            let released = try await parked.response()
+            #expect(released.status == .ok)
+            #expect(released.text == "1")
+            #expect(server.delegate.closeReason(of: sid) == .pingTimeout)
+            await parked.close()
+        }
+    }
+
+    @Test func webSocketHeartbeatPingsAndAcceptsPongs() async throws {
+        try await withEngineServer(heartbeat: true) { server in
+            let socket = try await server.webSocket()
+            let open = try openPacketJSON(try await socket.nextText())
+            let sid = try #require(open["sid"] as? String)
+            for round in 1...3 {
+                #expect(try await socket.nextText() == "2", "round \(round)")
+                socket.send(text: "3")
+            }
+            #expect(server.delegate.closeReason(of: sid) == nil)
+            await socket.close()
+        }
+    }
+
+    @Test func webSocketSessionWithoutPongTimesOut() async throws {
+        try await withEngineServer(heartbeat: true) { server in
+            let socket = try await server.webSocket()
+            let sid = try #require(try openPacketJSON(try await socket.nextText())["sid"] as? String)
+            #expect(try await socket.nextText() == "2")
+            try await socket.waitForClose()
+            #expect(try await server.delegate.waitForClose(of: sid) == .pingTimeout)
+        }
+    }
+
+    // MARK: Close
+
+    @Test func closePacketReleasesTheParkedPollWithANoop() async throws {
+        try await withEngineServer { server in
+            let sid = try await server.handshake()
+            let parked = try await server.http.connect()
+            parked.send(.GET, server.uri(transport: "polling", sid: sid))
+            try await server.waitUntilPollParked(sid)
+
+            let post = try await server.post(sid, "1")
+            #expect(post.status == .ok)
+            let released = try await parked.response()
+            #expect(released.status == .ok)
+            #expect(released.text == "6")
+            #expect(try await server.delegate.waitForClose(of: sid) == .transportClose)
+            try expectEngineError(try await server.poll(sid), code: 1, message: "Session ID unknown")
+            await parked.close()
+        }
+    }
+
+    @Test func serverCloseAnswersTheParkedPollWithAClosePacket() async throws {
+        try await withEngineServer { server in
+            let sid = try await server.handshake()
+            let parked = try await server.http.connect()
+            parked.send(.GET, server.uri(transport: "polling", sid: sid))
+            try await server.waitUntilPollParked(sid)
+
+            try #require(server.engine.session(id: sid)).close()
+            let released = try await parked.response()
+            #expect(released.text == "1")
+            #expect(try await server.delegate.waitForClose(of: sid) == .forcedClose)
+            #expect(server.engine.sessionCount == 0)
+            await parked.close()
+        }
+    }
+
+    // MARK: WebSocket
+
+    @Test func webSocketOnlyHandshakeSendsTheOpenPacketFirst() async throws {
+        try await withEngineServer(heartbeat: true) { server in
+            let socket = try await server.webSocket()
+            let text = try await socket.nextText()
+            #expect(text.hasPrefix("0"))
+            let open = try openPacketJSON(text)
+            #expect(Set(open.keys) == ["sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"])
+            #expect(open["upgrades"] as? [String] == [])
+            #expect(open["pingInterval"] as? Int == 300)
+            #expect(open["pingTimeout"] as? Int == 200)
+            #expect(open["maxPayload"] as? Int == 1_000_000)
+            let sid = try #require(open["sid"] as? String)
+            let session = try #require(server.engine.session(id: sid))
+            #expect(try await session.eventLoop.submit { session.transport }.get() == .websocket)
+            await socket.close()
+        }
+    }
+
+    @Test func webSocketEchoesTextAndBinaryMessages() async throws {
+        try await withEngineServer { server in
+            let socket = try await server.webSocket()
+            _ = try await socket.nextText()
+            socket.send(text: "4hello")
+            #expect(try await socket.next() == .text("4hello"))
+            socket.send(bytes: [1, 2, 3, 4])
+            #expect(try await socket.next() == .binary([1, 2, 3, 4]))
+            await socket.close()
+        }
+    }
+
+    @Test func webSocketFragmentsAreReassembled() async throws {
+        try await withEngineServer { server in
+            let socket = try await server.webSocket()
+            _ = try await socket.nextText()
+            socket.send(text: "4hel", fin: false)
+            socket.send(text: "l", fin: false, opcode: .continuation)
+            socket.send(text: "o", fin: true, opcode: .continuation)
+            #expect(try await socket.next() == .text("4hello"))
+            socket.send(bytes: [1, 2], opcode: .binary, fin: false)
+            socket.send(bytes: [3, 4], opcode: .continuation, fin: true)
+            #expect(try await socket.next() == .binary([1, 2, 3, 4]))
+            await socket.close()
+        }
+    }
+
+    @Test func webSocketInvalidPacketClosesTheSession() async throws {
+        try await withEngineServer { server in
+            let socket = try await server.webSocket()
+            let sid = try #require(try openPacketJSON(try await socket.nextText())["sid"] as? String)
+            socket.send(text: "abc")
+            try await socket.waitForClose()
+            #expect(try await server.delegate.waitForClose(of: sid) == .parseError)
+            #expect(server.engine.session(id: sid) == nil)
+        }
+    }
+
+    @Test func webSocketClosePacketClosesTheSession() async throws {
+        try await withEngineServer { server in
+            let socket = try await server.webSocket()
+            let sid = try #require(try openPacketJSON(try await socket.nextText())["sid"] as? String)
+            socket.send(text: "1")
+            try await socket.waitForClose()
+            #expect(try await server.delegate.waitForClose(of: sid) == .transportClose)
+        }
+    }
+
+    @Test func webSocketTextFrameWithInvalidUTF8IsClosedWith1007() async throws {
+        try await withEngineServer { server in
+            let socket = try await server.webSocket()
+            let sid = try #require(try openPacketJSON(try await socket.nextText())["sid"] as? String)
+            socket.send(bytes: [UInt8(ascii: "4"), 0xC3, 0x28], opcode: .text)
+            #expect(try await socket.nextClose() == 1007)
+            try await socket.waitForClose()
+            _ = try await server.delegate.waitForClose(of: sid)
+        }
+    }
+
+    @Test func webSocketFrameOverMaxHttpBufferSizeIsClosedWith1009() async throws {
+        try await withEngineServer({ $0.maxHttpBufferSize = 1000 }) { server in
+            let socket = try await server.webSocket()
+            let sid = try #require(try openPacketJSON(try await socket.nextText())["sid"] as? String)
+            socket.send(text: "4" + String(repeating: "y", count: 999))
+            #expect(try await socket.nextText().count == 1000, "a frame of exactly maxHttpBufferSize is accepted")
+            socket.send(text: "4" + String(repeating: "y", count: 1000))
+            #expect(try await socket.nextClose() == 1009)
+            try await socket.waitForClose()
+            _ = try await server.delegate.waitForClose(of: sid)
+        }
+    }
+
+    @Test func fragmentedWebSocketMessageOverMaxHttpBufferSizeIsClosedWith1009() async throws {
+        try await withEngineServer({ $0.maxHttpBufferSize = 1000 }) { server in
+            let socket = try await server.webSocket()
+            let sid = try #require(try openPacketJSON(try await socket.nextText())["sid"] as? String)
+            socket.send(text: "4" + String(repeating: "y", count: 599), fin: false)
+            socket.send(text: String(repeating: "y", count: 600), fin: true, opcode: .continuation)
+            #expect(try await socket.nextClose() == 1009)
+            try await socket.waitForClose()
+            _ = try await server.delegate.waitForClose(of: sid)
+        }
+    }
+
+    @Test func webSocketUpgradeRequestsAreVerifiedLikePolling() async throws {
+        try await withEngineServer { server in
+            let badVersion = try await server.refusedWebSocket("/socket.io/?EIO=3&transport=websocket")
+            try expectEngineError(badVersion, code: 5, message: "Unsupported protocol version")
+            let noTransport = try await server.refusedWebSocket("/socket.io/?EIO=4")
+            try expectEngineError(noTransport, code: 0, message: "Transport unknown")
+            let unknownSid = try await server.refusedWebSocket(server.uri(transport: "websocket", sid: "nope"))
+            try expectEngineError(unknownSid, code: 1, message: "Session ID unknown")
+            #expect(server.engine.sessionCount == 0)
+        }
+    }
+
+    // MARK: Upgrade
+
+    @Test func pollingSessionUpgradesToWebSocket() async throws {
+        try await withEngineServer { server in
+            let sid = try await server.handshake()
+            let socket = try await server.webSocket(sid: sid)
+            socket.send(text: "2probe")
+            #expect(try await socket.nextText() == "3probe")
+
+            let duringUpgrade = try await server.poll(sid)
+            #expect(duringUpgrade.status == .ok)
+            #expect(duringUpgrade.text == "6", "a poll during the upgrade is answered with a noop")
+
+            socket.send(text: "5")
+            socket.send(text: "4hello")
+            #expect(try await socket.nextText() == "4hello")
+            let session = try #require(server.engine.session(id: sid))
+            #expect(try await session.eventLoop.submit { session.transport }.get() == .websocket)
+
+            try expectEngineError(try await server.poll(sid), code: 3, message: "Bad request")
+            try expectEngineError(try await server.post(sid, "4late"), code: 3, message: "Bad request")
+
+            let second = try await server.refusedWebSocket(server.uri(transport: "websocket", sid: sid))
+            #expect(second.status != .switchingProtocols)
+            try expectEngineError(second, code: 3, message: "Bad request")
+
+            socket.send(text: "4again")
+            #expect(try await socket.nextText() == "4again")
+            #expect(server.delegate.openedSessionIDs == [sid])
+            #expect(server.delegate.closeReason(of: sid) == nil)
+            await socket.close()
+            #expect(try await server.delegate.waitForClose(of: sid) == .transportClose)
+        }
+    }
+
+    @Test func probeReleasesTheParkedPollWithANoop() async throws {
+        try await withEngineServer { server in
+            let sid = try await server.handshake()
+            let parked = try await server.http.connect()
+            parked.send(.GET, server.uri(transport: "polling", sid: sid))
+            try await server.waitUntilPollParked(sid)
+
+            let socket = try await server.webSocket(sid: sid)
+            socket.send(text: "2probe")
+            #expect(try await socket.nextText() == "3probe")
+            let released = try await parked.response()
+            #expect(released.text == "6")
+            socket.send(text: "5")
+            socket.send(text: "4hi")
+            #expect(try await socket.nextText() == "4hi")
+            #expect(server.delegate.closeReason(of: sid) == nil, "releasing the poll does not close the session")
+            await parked.close()
+            await socket.close()
+        }
+    }
+
+    @Test func packetsSentDuringTheUpgradeArriveOverTheWebSocket() async throws {
+        try await withEngineServer { server in
+            let sid = try await server.handshake()
+            let socket = try await server.webSocket(sid: sid)
+            socket.send(text: "2probe")
+            #expect(try await socket.nextText() == "3probe")
+            // Posted over polling while upgrading: the echo waits for the new transport.
+            #expect(try await server.post(sid, "4during").text == "ok")
+            #expect(try await server.poll(sid).text == "6")
+            socket.send(text: "5")
+            #expect(try await socket.nextText() == "4during")
+            await socket.close()
+        }
+    }
+
+    @Test func aSecondCandidateIsRefusedWhileAnUpgradeIsPending() async throws {
+        try await withEngineServer { server in
+            let sid = try await server.handshake()
+            let first = try await server.webSocket(sid: sid)
+            let second = try await server.refusedWebSocket(server.uri(transport: "websocket", sid: sid))
+            try expectEngineError(second, code: 3, message: "Bad request")
+            first.send(text: "2probe")
+            #expect(try await first.nextText() == "3probe")
+            await first.close()
+        }
+    }
+
+    @Test func upgradeTimeoutClosesOnlyTheCandidate() async throws {
+        try await withEngineServer({ $0.upgradeTimeout = .milliseconds(200) }) { server in
+            let sid = try await server.handshake()
+            let socket = try await server.webSocket(sid: sid)
+            socket.send(text: "2probe")
+            #expect(try await socket.nextText() == "3probe")
+            // No "5": the candidate is dropped when the upgrade timeout passes.
+            try await socket.waitForClose()
+
+            #expect(server.delegate.closeReason(of: sid) == nil)
+            let session = try #require(server.engine.session(id: sid))
+            #expect(try await session.eventLoop.submit { session.transport }.get() == .polling)
+            #expect(try await server.post(sid, "4still").text == "ok")
+            #expect(try await server.poll(sid).text == "4still")
+        }
+    }
+
+    @Test func disallowingUpgradesAnnouncesNoneAndRefusesTheWebSocket() async throws {
+        try await withEngineServer({ $0.allowUpgrades = false }) { server in
+            let handshake = try await server.http.get(server.uri(transport: "polling"))
+            let open = try openPacketJSON(handshake.text)
+            #expect(open["upgrades"] as? [String] == [])
+            let sid = try #require(open["sid"] as? String)
+            let refused = try await server.refusedWebSocket(server.uri(transport: "websocket", sid: sid))
+            #expect(refused.status == .badRequest)
+            #expect(try await server.post(sid, "4x").text == "ok")
+            #expect(try await server.poll(sid).text == "4x")
+        }
+    }
+
+    // MARK: CORS
+
+    @Test func pollingResponsesCarryCORSHeadersForAnAllowedOrigin() async throws {
+        try await withEngineServer({ $0.cors = CORSConfiguration(allowedOrigins: ["http://ok.test"]) }) { server in
+            let origin: HTTPHeaders = ["Origin": "http://ok.test"]
+            let handshake = try await server.http.get(server.uri(transport: "polling"), headers: origin)
+            #expect(handshake.status == .ok)
+            #expect(handshake.headers.first(name: "Access-Control-Allow-Origin") == "http://ok.test")
+            let sid = try #require(try openPacketJSON(handshake.text)["sid"] as? String)
+            let post = try await server.http.post(server.uri(transport: "polling", sid: sid), body: "4x", headers: origin)
+            #expect(post.headers.first(name: "Access-Control-Allow-Origin") == "http://ok.test")
+            let poll = try await server.http.get(server.uri(transport: "polling", sid: sid), headers: origin)
+            #expect(poll.headers.first(name: "Access-Control-Allow-Origin") == "http://ok.test")
+
+            let other = try await server.http.get(server.uri(transport: "polling"), headers: ["Origin": "http://evil.test"])
+            #expect(other.headers.first(name: "Access-Control-Allow-Origin") == nil)
+            let none = try await server.http.get(server.uri(transport: "polling"))
+            #expect(none.headers.first(name: "Access-Control-Allow-Origin") == nil)
+        }
+    }
+
+    @Test func preflightIsAnsweredWithNoContentAndTheCORSHeaders() async throws {
+        try await withEngineServer({ $0.cors = CORSConfiguration(allowedOrigins: ["http://ok.test"]) }) { server in
+            let response = try await server.http.request(
+                .OPTIONS, server.uri(transport: "polling"),
+                headers: ["Origin": "http://ok.test", "Access-Control-Request-Method": "POST",
+                          "Access-Control-Request-Headers": "content-type"])
+            #expect(response.status == .noContent)
+            #expect(response.headers.first(name: "Access-Control-Allow-Origin") == "http://ok.test")
+            let methods = response.headers.first(name: "Access-Control-Allow-Methods") ?? ""
+            #expect(methods.contains("GET") && methods.contains("POST"))
+            #expect(response.headers.first(name: "Access-Control-Allow-Headers") == "content-type")
+            #expect(server.engine.sessionCount == 0)
+        }
+    }
+
+    @Test func webSocketFromADisallowedOriginIsRefused() async throws {
+        try await withEngineServer({ $0.cors = CORSConfiguration(allowedOrigins: ["http://ok.test"]) }) { server in
+            let refused = try await server.refusedWebSocket(server.uri(transport: "websocket"), headers: ["Origin": "http://evil.test"])
+            #expect(refused.status != .switchingProtocols)
+            #expect(refused.status.code >= 400 && refused.status.code < 500)
+            #expect(server.delegate.openedSessionIDs.isEmpty)
+
+            let allowed = try await server.webSocket(headers: ["Origin": "http://ok.test"])
+            #expect(try await allowed.nextText().hasPrefix("0"))
+            await allowed.close()
+        }
+    }
+
+    @Test func webSocketFromADisallowedOriginIsAnsweredForbidden() async throws {
+        try await withEngineServer({ $0.cors = CORSConfiguration(allowedOrigins: ["http://ok.test"]) }) { server in
+            let refused = try await server.refusedWebSocket(server.uri(transport: "websocket"), headers: ["Origin": "http://evil.test"])
+            // EngineError.forbidden is documented as the refusal for a CORS origin.
+            try expectEngineError(refused, code: 4, message: "Forbidden", status: .forbidden)
+        }
+    }
+}
+
+// MARK: - Harness
+
+/// A running ``HTTPServer`` + ``EngineServer`` on its own two-thread group, plus clients for it.
+struct EngineTestServer {
+    let engine: EngineServer
+    let delegate: RecordingEngineDelegate
+    let address: SocketAddress
+    let group: EventLoopGroup
+    var http: TestHTTPClient { TestHTTPClient(address: self.address, group: self.group) }
+
+    func uri(transport: String, sid: String? = nil, extra: String = "") -> String {
+        var uri = "/socket.io/?EIO=4&transport=\(transport)"
+        if let sid { uri += "&sid=\(sid)" }
+        return uri + extra
+    }
+
+    /// Opens a polling session and returns its sid.
+    func handshake() async throws -> String {
+        let response = try await self.http.get(self.uri(transport: "polling"))
+        try #require(response.status == .ok)
+        return try #require(try openPacketJSON(response.text)["sid"] as? String)
+    }
+
+    func poll(_ sid: String) async throws -> TestHTTPResponse {
+        try await self.http.get(self.uri(transport: "polling", sid: sid))
+    }
+
+    func post(_ sid: String, _ body: String) async throws -> TestHTTPResponse {
+        try await self.http.post(self.uri(transport: "polling", sid: sid), body: body)
+    }
+
+    /// A WebSocket on the engine path: a new session, or with `sid` an upgrade candidate.
+    func webSocket(sid: String? = nil, headers: HTTPHeaders = [:]) async throws -> TestWebSocket {
+        try await TestWebSocket.connect(to: self.address, uri: self.uri(transport: "websocket", sid: sid), headers: headers, group: self.group)
+    }
+
+    /// An upgrade request the server must refuse; returns its HTTP answer.
+    func refusedWebSocket(_ uri: String, headers: HTTPHeaders = [:]) async throws -> TestHTTPResponse {
+        switch try await TestWebSocket.attempt(to: self.address, uri: uri, headers: headers, group: self.group) {
+        case .refused(let response):
+            return response
+        case .upgraded(let socket):
+            await socket.close()
+            throw TestClientError.unexpected("the upgrade of \(uri) was accepted")
+        }
+    }
+
+    /// Waits until a long-poll GET is parked on the session. `sendVolatile` of nothing is a probe
+    /// without side effects: a polling session can take packets now exactly when a GET is parked.
+    func waitUntilPollParked(_ sid: String, timeout: TimeAmount = testClientTimeout) async throws {
+        let deadline = NIODeadline.now() + timeout
+        while true {
+            guard let session = self.engine.session(id: sid) else {
+                throw TestClientError.unexpected("session \(sid) closed while waiting for its poll to park")
+            }
+            let parked = try await session.eventLoop.submit { session.sendVolatile([EncodedPacket]()) }.get()
+            if parked { return }
+            guard NIODeadline.now() < deadline else { throw TestClientError.timedOut("the poll of \(sid) to park") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+}
+
+/// Runs `body` against a fresh server (pingInterval 300 ms / pingTimeout 200 ms if `heartbeat`,
+/// otherwise long enough to stay out of the way), then closes every session and connection.
+func withEngineServer(
+    heartbeat: Bool = false,
+    _ configure: (inout EngineConfiguration) -> Void = { _ in },
+    _ body: (EngineTestServer) async throws -> Void
+) async throws {
+    var configuration = EngineConfiguration()
+    if heartbeat {
+        configuration.pingInterval = .milliseconds(300)
+        configuration.pingTimeout = .milliseconds(200)
+    } else {
+        configuration.pingInterval = .seconds(60)
+        configuration.pingTimeout = .seconds(60)
+    }
+    configure(&configuration)
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+    let delegate = RecordingEngineDelegate()
+    let logger = Logger(label: "engine-io-tests")
+    let engine = EngineServer(configuration: configuration, delegate: delegate, logger: logger)
+    let http = HTTPServer(configuration: .init(host: "127.0.0.1", port: 0), endpoints: [engine], group: group, logger: logger)
+    var failure: (any Error)?
+    do {
+        let address = try await http.start()
+        try await body(EngineTestServer(engine: engine, delegate: delegate, address: address, group: group))
+    } catch {
+        failure = error
+    }
+    engine.closeAllSessions()
+    await http.stopAccepting()
+    try? await group.shutdownGracefully()
+    if let failure { throw failure }
+}
+
+/// Records sessions as they open and close, and echoes every message back.
+final class RecordingEngineDelegate: EngineServerDelegate {
+    private let opened = NIOLockedValueBox<[String]>([])
+    private let closed = NIOLockedValueBox<[String: EventLoopPromise<EngineCloseReason>]>([:])
+    private let reasons = NIOLockedValueBox<[String: EngineCloseReason]>([:])
+    private let loop = MultiThreadedEventLoopGroup.singleton.any()
+
+    func engineServer(_ server: EngineServer, didOpen session: EngineSession) {
+        self.opened.withLockedValue { $0.append(session.id) }
+        session.handler = EchoSessionHandler(delegate: self)
+    }
+
+    /// The sids of every session opened, in order.
+    var openedSessionIDs: [String] { self.opened.withLockedValue { $0 } }
+
+    /// Why the session closed, or `nil` if it has not (yet).
+    func closeReason(of sid: String) -> EngineCloseReason? {
+        self.reasons.withLockedValue { $0[sid] }
+    }
+
+    /// Waits for the session to close and returns why.
+    func waitForClose(of sid: String, timeout: TimeAmount = testClientTimeout) async throws -> EngineCloseReason {
+        try await awaitWithTimeout(self.promise(for: sid).futureResult, timeout: timeout, "session \(sid) to close")
+    }
+
+    fileprivate func sessionClosed(_ sid: String, reason: EngineCloseReason) {
+        self.reasons.withLockedValue { $0[sid] = $0[sid] ?? reason }
+        self.promise(for: sid).succeed(reason)
+    }
+
+    private func promise(for sid: String) -> EventLoopPromise<EngineCloseReason> {
+        self.closed.withLockedValue { promises in
+            if let promise = promises[sid] { return promise }
+            let promise = self.loop.makePromise(of: EngineCloseReason.self)
+            promises[sid] = promise
+            return promise
+        }
+    }
+}
+
+/// Sends every message back to its session.
+final class EchoSessionHandler: EngineSessionHandler {
+    private let delegate: RecordingEngineDelegate
+
+    init(delegate: RecordingEngineDelegate) {
+        self.delegate = delegate
+    }
+
+    func engineSession(_ session: EngineSession, didReceive message: EngineMessage) {
+        session.send(EngineCodec.encode(.message(message), allocator: ByteBufferAllocator()))
+    }
+
+    func engineSession(_ session: EngineSession, didCloseWith reason: EngineCloseReason) {
+        self.delegate.sessionClosed(session.id, reason: reason)
+    }
+}
+
+/// The JSON of an open packet ("0{...}").
+func openPacketJSON(_ packet: String) throws -> [String: Any] {
+    guard packet.hasPrefix("0"),
+          let object = try JSONSerialization.jsonObject(with: Data(packet.utf8.dropFirst())) as? [String: Any] else {
+        throw TestClientError.unexpected("not an open packet: \(packet)")
+    }
+    return object
+}
+
+/// Checks an Engine.IO refusal: the status and exactly `{"code":code,"message":message}`.
+func expectEngineError(_ response: TestHTTPResponse, code: Int, message: String, status: HTTPResponseStatus = .badRequest,
+                       sourceLocation: SourceLocation = #_sourceLocation) throws {
+    #expect(response.status == status, sourceLocation: sourceLocation)
+    #expect(response.headers.first(name: "Content-Type") == "application/json", sourceLocation: sourceLocation)
+    let json = try response.jsonObject()
+    #expect(Set(json.keys) == ["code", "message"], "body: \(response.text)", sourceLocation: sourceLocation)
+    #expect(json["code"] as? Int == code, "body: \(response.text)", sourceLocation: sourceLocation)
+    #expect(json["message"] as? String == message, "body: \(response.text)", sourceLocation: sourceLocation)
+}
