@@ -61,12 +61,13 @@ interop: venv hub
 
 ## The official suites are fetched code and never live in this repository: CONFORMANCE_DIR names a
 ## directory you prepared yourself (Docs/testing.md) whose run.sh runs them against $HUB.
-conformance: hub
+conformance:
 	@if [ -z "$${CONFORMANCE_DIR:-}" ] || [ ! -x "$${CONFORMANCE_DIR}/run.sh" ]; then \
 	  echo "make conformance: set CONFORMANCE_DIR to a directory with the official suites and an"; \
 	  echo "executable run.sh (extract the suites from the socket.io repository yourself;"; \
 	  echo "see Docs/testing.md, 'Official conformance suites')."; \
 	  exit 2; fi
+	$(SWIFT) build --product hub
 	HUB="$$($(SWIFT) build --show-bin-path)/hub" "$${CONFORMANCE_DIR}/run.sh"
 
 clean-venv:

@@ -34,6 +34,25 @@ public final class EngineServer: HTTPEndpoint, @unchecked Sendable {
         self.sessions.withLockedValue { $0.count }
     }
 
+    /// How many open sessions each transport carries now (one hop to each event loop).
+    public func transportCounts() async -> [EngineTransportKind: Int] {
+        let all = self.sessions.withLockedValue { Array($0.values) }
+        var byLoop: [ObjectIdentifier: (loop: EventLoop, sessions: [EngineSession])] = [:]
+        for session in all {
+            byLoop[ObjectIdentifier(session.eventLoop), default: (session.eventLoop, [])].sessions.append(session)
+        }
+        var counts = Dictionary(uniqueKeysWithValues: EngineTransportKind.allCases.map { ($0, 0) })
+        for (loop, sessions) in byLoop.values {
+            let part = try? await loop.submit {
+                sessions.compactMap { $0.isClosed ? nil : $0.transport }
+            }.get()
+            for kind in part ?? [] {
+                counts[kind, default: 0] += 1
+            }
+        }
+        return counts
+    }
+
     /// The open session with this id.
     public func session(id: String) -> EngineSession? {
         self.sessions.withLockedValue { $0[id] }
@@ -74,6 +93,11 @@ public final class EngineServer: HTTPEndpoint, @unchecked Sendable {
             return
         }
         let transport = EngineTransportKind(rawValue: query["transport"] ?? "")!
+        if transport == .websocket, !self.originAllowed(request.head) {
+            // The upgrader refused a WebSocket from an origin outside the CORS allowlist.
+            sink.send(self.errorResponse(.forbidden))
+            return
+        }
         if let sid = query["sid"] {
             guard let session = self.session(id: sid) else {
                 sink.send(self.errorResponse(.sessionIDUnknown))

@@ -14,9 +14,17 @@ public protocol Adapter: AnyObject, Sendable {
     func leave(_ socket: Socket, room: String)
     /// The socket disconnected: it leaves every room.
     func remove(_ socket: Socket)
-    /// Sends already-encoded packets to every socket the options select. May be called from any
-    /// thread; returns once the work is queued.
-    func broadcast(_ packets: [EncodedPacket], options: BroadcastOptions)
+    /// Encodes `packet` once and sends it to every socket the options select. With connection-state
+    /// recovery, a non-volatile event without acknowledgement first gets its offset appended as last
+    /// argument and is logged for replay. May be called from any thread; the packets are queued, in
+    /// call order, before it returns.
+    func broadcast(_ packet: SocketPacket, options: BroadcastOptions)
+    /// Like ``broadcast(_:options:)``, and reports how many sockets the packet was handed to.
+    func broadcastCounting(_ packet: SocketPacket, options: BroadcastOptions) -> EventLoopFuture<Int>
+    /// Keeps a disconnected socket's session for connection-state recovery (no-op without it).
+    func persistSession(_ session: PersistedSession)
+    /// Hands back a session and the broadcasts it missed after `offset`, or `nil`.
+    func restoreSession(privateID: String, offset: String) -> RestoredSession?
     /// Runs `body` on each socket the options select, on that socket's event loop (for socketsJoin,
     /// socketsLeave, disconnectSockets, emits with acknowledgements).
     func forEachSocket(options: BroadcastOptions, _ body: @escaping @Sendable (Socket) -> Void) -> EventLoopFuture<Void>

@@ -60,7 +60,15 @@ public struct BroadcastOperator: Sendable {
     /// Sends `event` with `arguments` to the selected sockets.
     public func emit(_ event: String, arguments: [JSONValue]) {
         let packet = SocketPacket(type: .event, namespace: self.namespace.name, data: .array([.string(event)] + arguments))
-        self.namespace.adapter.broadcast(SocketPacketEncoder.encode(packet, allocator: ByteBufferAllocator()), options: self.options)
+        self.namespace.adapter.broadcast(packet, options: self.options)
+    }
+
+    /// Sends `event` with `arguments` to the selected sockets; the future tells how many sockets it
+    /// was handed to. The packets are queued in call order before this returns.
+    @discardableResult
+    public func emitCounting(_ event: String, arguments: [JSONValue]) -> EventLoopFuture<Int> {
+        let packet = SocketPacket(type: .event, namespace: self.namespace.name, data: .array([.string(event)] + arguments))
+        return self.namespace.adapter.broadcastCounting(packet, options: self.options)
     }
 
     /// The ids of the selected sockets.

@@ -8,6 +8,7 @@ final class ClientConnection: EngineSessionHandler, @unchecked Sendable {
     let session: EngineSession
     let allocator = ByteBufferAllocator()
     private let registry: NamespaceRegistry
+    private let recovery: ConnectionStateRecovery?
     private var decoder: SocketPacketDecoder
     private var sockets: [String: Socket] = [:]
     private var connecting: Set<String> = []
@@ -16,6 +17,7 @@ final class ClientConnection: EngineSessionHandler, @unchecked Sendable {
     init(session: EngineSession, registry: NamespaceRegistry, configuration: SocketIOConfiguration) {
         self.session = session
         self.registry = registry
+        self.recovery = configuration.connectionStateRecovery
         self.decoder = SocketPacketDecoder(maxAttachments: configuration.maxAttachments, maxJSONDepth: configuration.maxJSONDepth)
         self.connectTimer = session.eventLoop.scheduleTask(in: configuration.connectTimeout) { [weak self] in
             guard let self, self.sockets.isEmpty else { return }
@@ -81,9 +83,20 @@ final class ClientConnection: EngineSessionHandler, @unchecked Sendable {
             address: self.session.handshake.remoteAddress,
             url: self.session.handshake.head.uri
         )
-        let socket = Socket(id: SessionID.make(), namespace: namespace, connection: self, handshake: handshake)
+        // Connection-state recovery: {pid, offset} in the CONNECT payload resume a kept session.
+        var restored: RestoredSession? = nil
+        if self.recovery != nil, let pid = auth["pid"]?.stringValue, let offset = auth["offset"]?.stringValue {
+            restored = namespace.adapter.restoreSession(privateID: pid, offset: offset)
+        }
+        let socket = Socket(
+            id: restored?.session.socketID ?? SessionID.make(), namespace: namespace, connection: self, handshake: handshake,
+            privateID: self.recovery == nil ? nil : (restored?.session.privateID ?? SessionID.make()), recovered: restored != nil)
+        if let restored {
+            socket.userInfo = restored.session.userInfo
+        }
+        let middlewares = restored != nil && self.recovery?.skipMiddlewares == true ? [] : namespace.effectiveMiddlewares
         self.connecting.insert(name)
-        self.runMiddlewares(namespace.effectiveMiddlewares[...], on: socket) { refusal in
+        self.runMiddlewares(middlewares[...], on: socket) { refusal in
             self.connecting.remove(name)
             guard !self.session.isClosed else { return }
             if let refusal {
@@ -93,8 +106,16 @@ final class ClientConnection: EngineSessionHandler, @unchecked Sendable {
             self.connectTimer?.cancel()
             self.connectTimer = nil
             self.sockets[name] = socket
-            socket.didConnect()
-            self.send(SocketPacket(type: .connect, namespace: name, data: ["sid": .string(socket.id)]))
+            socket.didConnect(restoredRooms: restored?.session.rooms ?? [])
+            var reply = JSONObject()
+            reply["sid"] = .string(socket.id)
+            if let pid = socket.privateID {
+                reply["pid"] = .string(pid)
+            }
+            self.send(SocketPacket(type: .connect, namespace: name, data: .object(reply)))
+            for packets in restored?.missedPackets ?? [] {
+                self.session.send(packets)
+            }
             for handler in namespace.effectiveConnectionHandlers {
                 handler(socket)
             }

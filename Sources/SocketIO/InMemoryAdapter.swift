@@ -16,9 +16,13 @@ public final class InMemoryAdapter: Adapter, @unchecked Sendable {
 
     private let loops: [EventLoop]
     private let shards: [ObjectIdentifier: Shard]
+    private let recovery: NIOLockedValueBox<SessionRecoveryStore>?
+    private let allocator = ByteBufferAllocator()
 
-    /// Creates an adapter with one shard per loop of `group`.
-    public init(group: EventLoopGroup) {
+    /// Creates an adapter with one shard per loop of `group`, keeping broadcasts and sessions for
+    /// connection-state recovery if `recovery` is given.
+    public init(group: EventLoopGroup, recovery: ConnectionStateRecovery? = nil) {
+        self.recovery = recovery.map { NIOLockedValueBox(SessionRecoveryStore(configuration: $0)) }
         self.loops = Array(group.makeIterator())
         var shards: [ObjectIdentifier: Shard] = [:]
         for loop in self.loops {
@@ -68,12 +72,53 @@ public final class InMemoryAdapter: Adapter, @unchecked Sendable {
         shard.sockets.removeValue(forKey: socket.id)
     }
 
-    public func broadcast(_ packets: [EncodedPacket], options: BroadcastOptions) {
+    /// Encodes the packet once; with recovery, appends and logs the offset first.
+    private func encode(_ packet: SocketPacket, options: BroadcastOptions) -> [EncodedPacket] {
+        guard let recovery = self.recovery, packet.type == .event, packet.id == nil, !options.volatile,
+              case .array(var arguments)? = packet.data else {
+            return SocketPacketEncoder.encode(packet, allocator: self.allocator)
+        }
+        return recovery.withLockedValue { store in
+            let offset = store.nextOffset()
+            arguments.append(.string(offset))
+            var logged = packet
+            logged.data = .array(arguments)
+            let packets = SocketPacketEncoder.encode(logged, allocator: self.allocator)
+            store.record(offset: offset, options: options, packets: packets, now: .now())
+            return packets
+        }
+    }
+
+    public func persistSession(_ session: PersistedSession) {
+        self.recovery?.withLockedValue { $0.persist(session) }
+    }
+
+    public func restoreSession(privateID: String, offset: String) -> RestoredSession? {
+        self.recovery?.withLockedValue { $0.restore(privateID: privateID, offset: offset, now: .now()) }
+    }
+
+    public func broadcast(_ packet: SocketPacket, options: BroadcastOptions) {
+        let packets = self.encode(packet, options: options)
         self.onEveryShard { shard in
             Self.forEachTarget(in: shard, options: options) { socket in
                 socket.deliver(packets, volatile: options.volatile)
             }
         }
+    }
+
+    public func broadcastCounting(_ packet: SocketPacket, options: BroadcastOptions) -> EventLoopFuture<Int> {
+        let packets = self.encode(packet, options: options)
+        let futures = self.loops.map { loop in
+            loop.submit {
+                var count = 0
+                Self.forEachTarget(in: self.shard(for: loop), options: options) { socket in
+                    socket.deliver(packets, volatile: options.volatile)
+                    count += 1
+                }
+                return count
+            }
+        }
+        return EventLoopFuture.whenAllSucceed(futures, on: self.loops[0]).map { $0.reduce(0, +) }
     }
 
     public func forEachSocket(options: BroadcastOptions, _ body: @escaping @Sendable (Socket) -> Void) -> EventLoopFuture<Void> {

@@ -11,6 +11,10 @@ public final class Namespace: Sendable {
     public typealias AsyncMiddleware = @Sendable (Socket) async throws -> Void
     /// Runs for every socket that connected.
     public typealias ConnectionHandler = @Sendable (Socket) -> Void
+    /// Handles an event for any socket of the namespace (registered once, not per socket).
+    public typealias EventHandler = @Sendable (_ socket: Socket, _ arguments: [JSONValue], _ ack: Ack?) -> Void
+    /// Runs when a socket is about to disconnect, while its rooms are still known.
+    public typealias DisconnectingHandler = @Sendable (_ socket: Socket, _ reason: String) -> Void
 
     enum AnyMiddleware: Sendable {
         case sync(Middleware)
@@ -27,6 +31,8 @@ public final class Namespace: Sendable {
     private let middlewares = NIOLockedValueBox<[AnyMiddleware]>([])
     private let connectionHandlers = NIOLockedValueBox<[ConnectionHandler]>([])
     private let children = NIOLockedValueBox<[Namespace]>([])
+    private let eventHandlers = NIOLockedValueBox<[String: [EventHandler]]>([:])
+    private let disconnectingHandlers = NIOLockedValueBox<[DisconnectingHandler]>([])
 
     init(name: String, adapter: any Adapter, parent: Namespace? = nil, matcher: (@Sendable (String) -> Bool)? = nil) {
         self.name = name
@@ -50,6 +56,29 @@ public final class Namespace: Sendable {
         self.connectionHandlers.withLockedValue { $0.append(handler) }
     }
 
+    /// Handles `event` from every socket of the namespace, after the socket's own handlers. Cheaper
+    /// than registering the same handler on each socket: it is stored once.
+    public func on(_ event: String, _ handler: @escaping EventHandler) {
+        self.eventHandlers.withLockedValue { $0[event, default: []].append(handler) }
+    }
+
+    /// Runs `handler` when any socket of the namespace is about to disconnect (rooms still known).
+    public func onDisconnecting(_ handler: @escaping DisconnectingHandler) {
+        self.disconnectingHandlers.withLockedValue { $0.append(handler) }
+    }
+
+    /// The namespace-wide handlers for `event`: this namespace's, then the parent's.
+    func handlers(for event: String) -> [EventHandler] {
+        (self.eventHandlers.withLockedValue { $0[event] } ?? []) + (self.parent?.handlers(for: event) ?? [])
+    }
+
+    /// The disconnecting handlers: this namespace's, then the parent's.
+    var effectiveDisconnectingHandlers: [DisconnectingHandler] {
+        self.disconnectingHandlers.withLockedValue { $0 } + (self.parent?.effectiveDisconnectingHandlers ?? [])
+    }
+
+    /// A broadcast to every socket of the namespace.
+    public var broadcast: BroadcastOperator { BroadcastOperator(namespace: self) }
     /// A broadcast to the members of `room`.
     public func to(_ room: String) -> BroadcastOperator { BroadcastOperator(namespace: self).to(room) }
     /// Same as ``to(_:)``.

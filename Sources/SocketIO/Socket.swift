@@ -33,6 +33,11 @@ public final class Socket: @unchecked Sendable {
     public private(set) var rooms: Set<String> = []
     /// Whether the socket is connected.
     public private(set) var connected = false
+    /// Whether this socket resumed a previous session through connection-state recovery (same id,
+    /// rooms and ``userInfo``; missed broadcasts were replayed).
+    public let recovered: Bool
+    /// The private session id sent as `pid` in the CONNECT reply, with recovery on.
+    let privateID: String?
 
     let connection: ClientConnection
     private var handlers: [String: [EventHandler]] = [:]
@@ -46,12 +51,15 @@ public final class Socket: @unchecked Sendable {
         var timer: Scheduled<Void>?
     }
 
-    init(id: String, namespace: Namespace, connection: ClientConnection, handshake: SocketHandshake) {
+    init(id: String, namespace: Namespace, connection: ClientConnection, handshake: SocketHandshake,
+         privateID: String?, recovered: Bool) {
         self.id = id
         self.namespace = namespace
         self.connection = connection
         self.handshake = handshake
         self.eventLoop = connection.session.eventLoop
+        self.privateID = privateID
+        self.recovered = recovered
     }
 
     /// The Engine.IO transport carrying the socket now (`polling` or `websocket`).
@@ -178,11 +186,16 @@ public final class Socket: @unchecked Sendable {
 
     // MARK: Internal
 
-    /// Marks the socket connected and puts it in its own room.
-    func didConnect() {
+    /// Marks the socket connected and puts it in its own room (and, when recovered, back in the rooms
+    /// it had).
+    func didConnect(restoredRooms: Set<String> = []) {
         self.connected = true
         self.rooms.insert(self.id)
         self.namespace.adapter.add(self)
+        for room in restoredRooms where room != self.id {
+            self.rooms.insert(room)
+            self.namespace.adapter.join(self, room: room)
+        }
     }
 
     /// Hands encoded packets to the session (on ``eventLoop``).
@@ -205,6 +218,9 @@ public final class Socket: @unchecked Sendable {
         for handler in self.handlers[event] ?? [] {
             handler(arguments, ack)
         }
+        for handler in self.namespace.handlers(for: event) {
+            handler(self, arguments, ack)
+        }
     }
 
     /// An ACK or BINARY_ACK for this socket.
@@ -226,7 +242,14 @@ public final class Socket: @unchecked Sendable {
     /// The socket is gone: leaves its rooms, fails pending acknowledgements, tells listeners.
     func didClose(reason: String) {
         guard self.connected else { return }
+        for handler in self.namespace.effectiveDisconnectingHandlers {
+            handler(self, reason)
+        }
         self.connected = false
+        if let privateID = self.privateID, Self.recoverableReasons.contains(reason) {
+            self.namespace.adapter.persistSession(PersistedSession(
+                socketID: self.id, privateID: privateID, rooms: self.rooms, userInfo: self.userInfo, disconnectedAt: .now()))
+        }
         self.namespace.adapter.remove(self)
         self.rooms.removeAll()
         self.connection.socketDidClose(self)
@@ -244,6 +267,13 @@ public final class Socket: @unchecked Sendable {
             handler(reason)
         }
     }
+
+    /// Disconnect reasons after which a session is kept for recovery (socket.io's list, plus a
+    /// slow consumer's "transport buffer full").
+    static let recoverableReasons: Set<String> = [
+        "transport error", "transport close", "forced close", "ping timeout", "server shutting down",
+        "forced server close", "transport buffer full",
+    ]
 
     private func onLoop(_ body: @escaping @Sendable (Socket) -> Void) {
         if self.eventLoop.inEventLoop {

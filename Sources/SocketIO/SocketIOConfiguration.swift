@@ -13,6 +13,9 @@ public struct SocketIOConfiguration: Sendable {
     /// The deepest JSON nesting accepted in a packet. Default 128 (socket.io has no bound).
     public var maxJSONDepth: Int = 128
 
+    /// Connection-state recovery; `nil` (socket.io's default) turns it off.
+    public var connectionStateRecovery: ConnectionStateRecovery? = nil
+
     /// Creates a configuration with socket.io's defaults.
     public init(engine: EngineConfiguration = EngineConfiguration()) {
         self.engine = engine

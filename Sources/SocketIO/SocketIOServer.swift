@@ -28,9 +28,11 @@ public final class SocketIOServer: Sendable {
     /// Creates a server whose namespaces shard their rooms over `group`'s event loops.
     public init(configuration: SocketIOConfiguration = SocketIOConfiguration(), group: EventLoopGroup,
                 logger: Logger = Logger(label: "socketio"),
-                adapterFactory: @escaping AdapterFactory = { _, group in InMemoryAdapter(group: group) }) {
+                adapterFactory: AdapterFactory? = nil) {
         self.configuration = configuration
-        self.registry = NamespaceRegistry(group: group, adapterFactory: adapterFactory)
+        let recovery = configuration.connectionStateRecovery
+        let factory = adapterFactory ?? { _, group in InMemoryAdapter(group: group, recovery: recovery) }
+        self.registry = NamespaceRegistry(group: group, adapterFactory: factory)
         self.engine = EngineServer(
             configuration: configuration.engine,
             delegate: ConnectionAcceptor(registry: self.registry, configuration: configuration),

@@ -8,7 +8,7 @@ import SocketIO
 
 /// `hub conformance`: what the official Engine.IO v4 and Socket.IO v5 test suites expect, on one
 /// port — a bare echoing Engine.IO server at /engine.io/ and a Socket.IO server at /socket.io/,
-/// both with pingInterval 300 ms and pingTimeout 200 ms.
+/// both with pingInterval 300 ms and pingTimeout 200 ms unless told otherwise.
 struct ConformanceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "conformance",
@@ -18,6 +18,8 @@ struct ConformanceCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on.") var port = 3000
     @Option(help: "Log level.") var logLevel = "info"
+    @Option(help: "pingInterval in milliseconds (the official suites expect 300).") var pingInterval = 300
+    @Option(help: "pingTimeout in milliseconds (the official suites expect 200).") var pingTimeout = 200
 
     func run() async throws {
         var logger = Logger(label: "hub.conformance")
@@ -25,8 +27,8 @@ struct ConformanceCommand: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup.singleton
 
         var engineConfiguration = EngineConfiguration(path: "/engine.io/")
-        engineConfiguration.pingInterval = .milliseconds(300)
-        engineConfiguration.pingTimeout = .milliseconds(200)
+        engineConfiguration.pingInterval = .milliseconds(Int64(self.pingInterval))
+        engineConfiguration.pingTimeout = .milliseconds(Int64(self.pingTimeout))
         let echo = EngineServer(configuration: engineConfiguration, delegate: EchoEngine(), logger: logger)
 
         var socketConfiguration = SocketIOConfiguration(engine: engineConfiguration)

@@ -1,39 +1,71 @@
 import ArgumentParser
 import EngineIO
+import Foundation
+import Hub
 import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
-import SocketIO
 
-/// `hub serve`: the hub on one port.
+/// `hub serve` (the default): the hub on one port. Settings come from flags, then `HUB_*`
+/// environment variables, then the JSON file of `--config` / `HUB_CONFIG`, then defaults.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the hub (the default).")
 
-    @Option(help: "Address to listen on.") var host = "127.0.0.1"
-    @Option(help: "Port to listen on.") var port = 3000
-    @Option(help: "Engine.IO path.") var path = "/socket.io/"
+    @Option(help: "JSON configuration file (or HUB_CONFIG).") var config: String?
+    @Option(help: "Address to listen on (default 127.0.0.1).") var host: String?
+    @Option(help: "Port to listen on (default 3000).") var port: Int?
+    @Option(help: "Engine.IO path (default /socket.io/).") var path: String?
     @Option(name: .customLong("cors-origin"), help: "An allowed CORS origin (repeatable; * for any).") var corsOrigins: [String] = []
-    @Option(help: "pingInterval in milliseconds.") var pingInterval = 25_000
-    @Option(help: "pingTimeout in milliseconds.") var pingTimeout = 20_000
-    @Option(help: "maxHttpBufferSize in bytes.") var maxHttpBufferSize = 1_000_000
-    @Option(help: "Log level (trace, debug, info, notice, warning, error, critical).") var logLevel = "info"
+    @Option(help: "pingInterval in milliseconds (default 25000).") var pingInterval: Int?
+    @Option(help: "pingTimeout in milliseconds (default 20000).") var pingTimeout: Int?
+    @Option(help: "maxHttpBufferSize in bytes (default 1000000).") var maxHttpBufferSize: Int?
+    @Option(help: "HS256 secret for JWTs (or HUB_JWT_SECRET).") var jwtSecret: String?
+    @Option(help: "Events kept per room (default 1000).") var historySize: Int?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String?
+    @Flag(help: "Serve the benchmark handlers; / accepts connections without a token (benchmarking only).") var bench = false
 
     func run() async throws {
-        var logger = Logger(label: "hub")
-        logger.logLevel = Logger.Level(rawValue: self.logLevel) ?? .info
-        var engine = EngineConfiguration(path: self.path)
-        engine.pingInterval = .milliseconds(Int64(self.pingInterval))
-        engine.pingTimeout = .milliseconds(Int64(self.pingTimeout))
-        engine.maxHttpBufferSize = self.maxHttpBufferSize
-        if !self.corsOrigins.isEmpty {
-            engine.cors = CORSConfiguration(allowedOrigins: self.corsOrigins, allowCredentials: true)
+        var overrides = HubConfiguration.Overrides()
+        overrides.host = self.host
+        overrides.port = self.port
+        overrides.path = self.path
+        overrides.corsOrigins = self.corsOrigins.isEmpty ? nil : self.corsOrigins
+        overrides.pingInterval = self.pingInterval
+        overrides.pingTimeout = self.pingTimeout
+        overrides.maxHttpBufferSize = self.maxHttpBufferSize
+        overrides.jwtSecret = self.jwtSecret
+        overrides.historySize = self.historySize
+        overrides.logLevel = self.logLevel
+        overrides.bench = self.bench ? true : nil
+        let configuration: HubConfiguration
+        do {
+            configuration = try HubConfiguration.load(
+                configFile: self.config, environment: ProcessInfo.processInfo.environment, overrides: overrides)
+        } catch {
+            throw ValidationError("\(error)")
         }
+
+        var logger = Logger(label: "hub")
+        logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
         let group = MultiThreadedEventLoopGroup.singleton
-        let io = SocketIOServer(configuration: SocketIOConfiguration(engine: engine), group: group, logger: logger)
-        let http = HTTPServer(configuration: .init(host: self.host, port: self.port), endpoints: [io.engine], group: group, logger: logger)
-        let service = HTTPServerService(server: http, engines: [io.engine], logger: logger)
-        let serviceGroup = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        try await serviceGroup.run()
+        let hub = try Hub(configuration: configuration, group: group, logger: logger)
+        let http = HTTPServer(configuration: .init(host: hub.configuration.host, port: hub.configuration.port),
+                              endpoints: hub.endpoints, group: group, logger: logger)
+        if let token = hub.devModeToken {
+            Self.printDevModeBanner(token: token, port: hub.configuration.port)
+        }
+        let service = HTTPServerService(server: http, engines: [hub.io.engine], logger: logger)
+        try await ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+    }
+
+    /// Dev mode: no JWT secret and no static tokens are configured, so the hub made an admin token.
+    /// It is printed once, to standard output, never to the log.
+    static func printDevModeBanner(token: String, port: Int) {
+        print("""
+        RealtimeHub dev mode: no jwtSecret or tokens configured; listening on 127.0.0.1 only.
+        Admin token (printed once): \(token)
+          curl -H 'Authorization: Bearer \(token)' http://127.0.0.1:\(port)/api/websocket/status
+        """)
     }
 }

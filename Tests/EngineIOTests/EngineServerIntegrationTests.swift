@@ -79,6 +79,23 @@ struct EngineServerIntegrationTests {
         }
     }
 
+    @Test func theEnginePathMatchesWithoutItsTrailingSlash() async throws {
+        try await withEngineServer { server in
+            let response = try await server.http.get("/socket.io?EIO=4&transport=polling")
+            #expect(response.status == .ok)
+            #expect(response.text.hasPrefix("0{"))
+        }
+    }
+
+    @Test func aPollingOnlyServerOffersNoUpgradeAndRefusesWebSockets() async throws {
+        try await withEngineServer({ $0.transports = [.polling] }) { server in
+            let handshake = try await server.http.get(server.uri(transport: "polling"))
+            #expect(try openPacketJSON(handshake.text)["upgrades"] as? [String] == [])
+            let refused = try await server.refusedWebSocket(server.uri(transport: "websocket"))
+            try expectEngineError(refused, code: 0, message: "Transport unknown")
+        }
+    }
+
     @Test func aRequestForAnotherPathIsNotFound() async throws {
         try await withEngineServer { server in
             let response = try await server.http.get("/elsewhere/?EIO=4&transport=polling")
@@ -210,6 +227,46 @@ struct EngineServerIntegrationTests {
         }
     }
 
+    @Test func aPollCarriesAtMostMaxPacketsPerPollAndTheRestFollowAtOnce() async throws {
+        try await withEngineServer({ $0.maxPacketsPerPoll = 3 }) { server in
+            let sid = try await server.handshake()
+            let messages = (1...5).map { "4m\($0)" }
+            #expect(try await server.post(sid, messages.joined(separator: "\u{1e}")).text == "ok")
+            #expect(try await server.poll(sid).text == messages[0..<3].joined(separator: "\u{1e}"))
+            #expect(try await server.poll(sid).text == messages[3...].joined(separator: "\u{1e}"))
+        }
+    }
+
+    @Test func packetsPastMaxBufferedBytesCloseThePollingSession() async throws {
+        try await withEngineServer({ $0.maxBufferedBytes = 200 }) { server in
+            let sid = try await server.handshake()
+            // The echo of a 301-byte message cannot wait in a 200-byte buffer (no GET is parked).
+            #expect(try await server.post(sid, "4" + String(repeating: "z", count: 300)).text == "ok")
+            #expect(try await server.delegate.waitForClose(of: sid) == .bufferFull)
+            try expectEngineError(try await server.poll(sid), code: 1, message: "Session ID unknown")
+        }
+    }
+
+    @Test func closingAllSessionsEndsPollingAndWebSocketSessions() async throws {
+        try await withEngineServer { server in
+            let pollingSid = try await server.handshake()
+            let parked = try await server.http.connect()
+            parked.send(.GET, server.uri(transport: "polling", sid: pollingSid))
+            try await server.waitUntilPollParked(pollingSid)
+            let socket = try await server.webSocket()
+            let socketSid = try #require(try openPacketJSON(try await socket.nextText())["sid"] as? String)
+
+            server.engine.closeAllSessions()
+            #expect(try await parked.response().text == "1")
+            #expect(try await socket.nextClose() == 1000)
+            try await socket.waitForClose()
+            #expect(try await server.delegate.waitForClose(of: pollingSid) == .serverShuttingDown)
+            #expect(try await server.delegate.waitForClose(of: socketSid) == .serverShuttingDown)
+            #expect(server.engine.sessionCount == 0)
+            await parked.close()
+        }
+    }
+
     // MARK: Heartbeat
 
     @Test func pollingHeartbeatPingsAndAcceptsPongs() async throws {
@@ -243,7 +300,7 @@ struct EngineServerIntegrationTests {
             let released = try await parked.response()
             #expect(released.status == .ok)
             #expect(released.text == "1")
-            #expect(server.delegate.closeReason(of: sid) == .pingTimeout)
+            #expect(try await server.delegate.waitForClose(of: sid) == .pingTimeout)
             await parked.close()
         }
     }
@@ -446,9 +503,7 @@ struct EngineServerIntegrationTests {
             try expectEngineError(try await server.poll(sid), code: 3, message: "Bad request")
             try expectEngineError(try await server.post(sid, "4late"), code: 3, message: "Bad request")
 
-            let second = try await server.refusedWebSocket(server.uri(transport: "websocket", sid: sid))
-            #expect(second.status != .switchingProtocols)
-            try expectEngineError(second, code: 3, message: "Bad request")
+            try await server.expectWebSocketTurnedAway(server.uri(transport: "websocket", sid: sid))
 
             socket.send(text: "4again")
             #expect(try await socket.nextText() == "4again")
@@ -495,15 +550,29 @@ struct EngineServerIntegrationTests {
         }
     }
 
-    @Test func aSecondCandidateIsRefusedWhileAnUpgradeIsPending() async throws {
+    @Test func aSecondCandidateIsTurnedAwayWhileAnUpgradeIsPending() async throws {
         try await withEngineServer { server in
             let sid = try await server.handshake()
             let first = try await server.webSocket(sid: sid)
-            let second = try await server.refusedWebSocket(server.uri(transport: "websocket", sid: sid))
-            try expectEngineError(second, code: 3, message: "Bad request")
             first.send(text: "2probe")
             #expect(try await first.nextText() == "3probe")
+            try await server.expectWebSocketTurnedAway(server.uri(transport: "websocket", sid: sid))
+            first.send(text: "5")
+            first.send(text: "4first")
+            #expect(try await first.nextText() == "4first", "the pending candidate is unaffected")
             await first.close()
+        }
+    }
+
+    @Test func closingTheSessionDuringAnUpgradeClosesTheCandidate() async throws {
+        try await withEngineServer { server in
+            let sid = try await server.handshake()
+            let socket = try await server.webSocket(sid: sid)
+            socket.send(text: "2probe")
+            #expect(try await socket.nextText() == "3probe")
+            #expect(try await server.post(sid, "1").text == "ok")
+            #expect(try await server.delegate.waitForClose(of: sid) == .transportClose)
+            try await socket.waitForClose()
         }
     }
 
@@ -642,6 +711,34 @@ struct EngineTestServer {
         }
     }
 
+    /// A WebSocket for a session that cannot take it must not get anywhere: either the upgrade is
+    /// refused with a 4xx, or (like engine.io) it is accepted and closed without a packet.
+    func expectWebSocketTurnedAway(_ uri: String, headers: HTTPHeaders = [:],
+                                   sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let outcome: TestWebSocket.Outcome
+        do {
+            outcome = try await TestWebSocket.attempt(to: self.address, uri: uri, headers: headers, group: self.group)
+        } catch TestClientError.connectionClosed {
+            return  // Accepted and closed before the client finished its side of the handshake.
+        }
+        switch outcome {
+        case .refused(let response):
+            #expect((400..<500).contains(response.status.code), "status \(response.status)", sourceLocation: sourceLocation)
+        case .upgraded(let socket):
+            do {
+                let message = try await socket.next()
+                guard case .close = message else {
+                    Issue.record("a turned-away WebSocket received \(message)", sourceLocation: sourceLocation)
+                    await socket.close()
+                    return
+                }
+            } catch TestClientError.connectionClosed {
+                // Closed without a close frame: turned away as well.
+            }
+            try await socket.waitForClose()
+        }
+    }
+
     /// Waits until a long-poll GET is parked on the session. `sendVolatile` of nothing is a probe
     /// without side effects: a polling session can take packets now exactly when a GET is parked.
     func waitUntilPollParked(_ sid: String, timeout: TimeAmount = testClientTimeout) async throws {
@@ -676,7 +773,7 @@ func withEngineServer(
     configure(&configuration)
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
     let delegate = RecordingEngineDelegate()
-    let logger = Logger(label: "engine-io-tests")
+    let logger = Logger(label: "engine-io-tests", factory: { _ in SwiftLogNoOpLogHandler() })
     let engine = EngineServer(configuration: configuration, delegate: delegate, logger: logger)
     let http = HTTPServer(configuration: .init(host: "127.0.0.1", port: 0), endpoints: [engine], group: group, logger: logger)
     var failure: (any Error)?

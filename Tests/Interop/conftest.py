@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from hubsupport import SECRET
 from support import (
     DEFAULT_HUB_BIN,
     STARTUP,
@@ -33,17 +34,11 @@ from support import (
     free_port,
 )
 
-_hub_log: Path | None = None  # for the terminal summary
+_hub_logs: list[Path] = []  # for the terminal summary
 
 
-@pytest.fixture(scope="session")
-def hub():
-    global _hub_log
-    external = os.environ.get("HUB_URL")
-    if external:
-        yield Hub(external.rstrip("/"), None, None)
-        return
-
+def _start_hub(args: list[str]):
+    """Starts the hub binary with `args` on a free port; yields a Hub handle; stops it after."""
     binary = Path(os.environ.get("HUB_BIN", DEFAULT_HUB_BIN))
     if not (binary.is_file() and os.access(binary, os.X_OK)):
         pytest.exit(
@@ -54,27 +49,23 @@ def hub():
 
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="hub-interop-", suffix=".log")[1])
-    _hub_log = log
+    _hub_logs.append(log)
+    command = [str(binary), *args, "--port", str(port)]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [str(binary), "conformance", "--port", str(port)],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
     server = Hub(f"http://127.0.0.1:{port}", proc, log)
     try:
         deadline = time.monotonic() + STARTUP
         while not accepts(port):
             if proc.poll() is not None:
                 pytest.exit(
-                    f"`{binary} conformance --port {port}` exited with code {proc.returncode} "
+                    f"`{' '.join(command)}` exited with code {proc.returncode} "
                     f"before accepting connections; its output:\n{server.log_tail()}",
                     returncode=3,
                 )
             if time.monotonic() > deadline:
                 pytest.exit(
-                    f"`{binary} conformance --port {port}` did not accept connections on "
+                    f"`{' '.join(command)}` did not accept connections on "
                     f"127.0.0.1:{port} within {STARTUP:.0f} s; its output:\n{server.log_tail()}",
                     returncode=3,
                 )
@@ -90,15 +81,36 @@ def hub():
                 proc.wait(timeout=5)
 
 
+@pytest.fixture(scope="session")
+def hub():
+    """`hub conformance`: the protocol behaviour of the official test suites."""
+    external = os.environ.get("HUB_URL")
+    if external:
+        yield Hub(external.rstrip("/"), None, None)
+        return
+    # A relaxed heartbeat (the official suites' 300/200 ms is tested by them): a loaded CI machine
+    # must not turn a late ping into a dropped client here.
+    yield from _start_hub(["conformance", "--ping-interval", "2000", "--ping-timeout", "5000"])
+
+
+@pytest.fixture(scope="session")
+def hubd():
+    """`hub serve` with a JWT secret (hubsupport.SECRET) and a short heartbeat: the product."""
+    yield from _start_hub(
+        ["serve", "--jwt-secret", SECRET, "--ping-interval", "1000", "--ping-timeout", "2000", "--history-size", "50"]
+    )
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """On failure, show what the hub printed (it is started with stdout+stderr to a log file)."""
-    if _hub_log is None or not _hub_log.exists():
-        return
     failed = terminalreporter.stats.get("failed") or terminalreporter.stats.get("error")
-    if failed:
-        lines = _hub_log.read_text(errors="replace").splitlines()
-        terminalreporter.section(f"hub output (last 200 of {len(lines)} lines, {_hub_log})")
-        terminalreporter.write_line("\n".join(lines[-200:]) or "(empty)")
+    if not failed:
+        return
+    for log in _hub_logs:
+        if log.exists():
+            lines = log.read_text(errors="replace").splitlines()
+            terminalreporter.section(f"hub output (last 200 of {len(lines)} lines, {log})")
+            terminalreporter.write_line("\n".join(lines[-200:]) or "(empty)")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -50,7 +50,6 @@ public enum EngineCodec {
     }
 
     /// Decodes one packet from a slice of valid text whose bounds are on Unicode scalar boundaries.
-    @usableFromInline
     static func decodeSegment(_ segment: Substring) throws(EngineCodecError) -> EnginePacket {
         let utf8 = segment.utf8
         guard let first = utf8.first else { throw .emptyPacket }

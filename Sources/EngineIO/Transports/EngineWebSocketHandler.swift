@@ -58,7 +58,15 @@ final class EngineWebSocketHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        context.close(promise: nil)
+        switch error as? NIOWebSocketFrameAggregator.Error {
+        case .accumulatedFrameSizeIsTooLarge?, .tooManyFragments?:
+            // Fragments past maxHttpBufferSize: the same answer as one frame too large.
+            self.close(context: context, code: .messageTooLarge)
+        case .some:
+            self.close(context: context, code: .protocolError)
+        case nil:
+            context.close(promise: nil)
+        }
     }
 
     private func deliver(_ packet: EnginePacket?) {

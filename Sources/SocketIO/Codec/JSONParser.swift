@@ -5,7 +5,6 @@ import EngineIO
 /// It never recurses: open arrays and objects live on explicit stacks, so the nesting limit is
 /// the only bound on input depth. Unescaped runs inside strings become `String`s in one copy;
 /// only strings with escapes go through a scratch buffer.
-@usableFromInline
 struct JSONParser {
     private let base: UnsafeRawPointer
     private let count: Int

@@ -2,7 +2,6 @@ import NIOCore
 
 /// Serializes ``JSONValue``s straight into a `ByteBuffer`, byte for byte as JavaScript's
 /// `JSON.stringify` would.
-@usableFromInline
 struct JSONWriter {
     /// What to do with a `.binary`, which JSON cannot express.
     enum BinaryMode {

@@ -1,0 +1,51 @@
+import NIOHTTP1
+
+/// The routes of ``HubAPIEndpoint``, by path. Each has one method; the others are answered 405.
+enum APIRoute: String, Sendable, CaseIterable {
+    /// `GET /api/websocket/status` (role admin).
+    case status = "/api/websocket/status"
+    /// `GET /api/v1/websocket/status`, the same report (role admin).
+    case statusV1 = "/api/v1/websocket/status"
+    /// `POST /api/broadcast` (role service or admin).
+    case broadcast = "/api/broadcast"
+    /// `POST /api/alerts` (role service or admin).
+    case alerts = "/api/alerts"
+    /// `GET /api/history` (role service or admin).
+    case history = "/api/history"
+    /// `GET /healthz` (no auth).
+    case health = "/healthz"
+    /// `GET /metrics` (no auth).
+    case metrics = "/metrics"
+
+    /// The route of a request path; a trailing `/` is ignored.
+    init?(path: String) {
+        var path = path
+        if path.count > 1, path.hasSuffix("/") {
+            path.removeLast()
+        }
+        self.init(rawValue: path)
+    }
+
+    /// The one method the route takes.
+    var method: HTTPMethod {
+        switch self {
+        case .status, .statusV1, .history, .health, .metrics: .GET
+        case .broadcast, .alerts: .POST
+        }
+    }
+
+    /// The roles of which a caller needs one; `nil` for routes without authentication.
+    var roles: [Role]? {
+        switch self {
+        case .status, .statusV1: [.admin]
+        case .broadcast, .alerts, .history: [.service, .admin]
+        case .health, .metrics: nil
+        }
+    }
+
+    /// The `route` label of `hub_http_requests_total`: the path template.
+    var label: String { self.rawValue }
+
+    /// The `route` label for requests under `/api/` that match no route.
+    static let unknownLabel = "unmatched"
+}

@@ -1,0 +1,129 @@
+import EngineIO
+import NIOConcurrencyHelpers
+import Prometheus
+import SocketIO
+
+/// The hub's Prometheus metrics, in a registry of its own (no global `MetricsSystem` bootstrap, so
+/// any number of hubs can live in one process), served by the API endpoint at `GET /metrics`.
+///
+/// Request and authentication counters move as requests are answered; the gauges and the event
+/// counters are brought up to date from the hub when the metrics are scraped
+/// (``render(hub:)``).
+///
+/// | Metric | Type | Labels |
+/// |---|---|---|
+/// | `hub_connections` | gauge | — |
+/// | `hub_connections_by_transport` | gauge | `transport` |
+/// | `hub_sockets` | gauge | `namespace` |
+/// | `hub_events_received_total` | counter | — |
+/// | `hub_events_sent_total` | counter | — |
+/// | `hub_http_requests_total` | counter | `route`, `status` |
+/// | `hub_auth_failures_total` | counter | `reason` |
+/// | `hub_uptime_seconds` | gauge | — |
+/// | `hub_info` | gauge (always 1) | `version` |
+public final class HubMetrics: Sendable {
+    /// The Content-Type of the text exposition format.
+    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    /// The registry every metric lives in.
+    public let registry: PrometheusCollectorRegistry
+
+    private let connections: Gauge
+    private let eventsReceived: Counter
+    private let eventsSent: Counter
+    private let uptime: Gauge
+    /// The ``HubStats`` values already added to the event counters.
+    private let mirroredEvents = NIOLockedValueBox<(received: Int, sent: Int)>((0, 0))
+
+    private static var connectionsByTransport: MetricNameDescriptor {
+        MetricNameDescriptor(
+        metricName: "hub_connections_by_transport", unitName: "",
+        helpText: "Open Engine.IO sessions by transport.")
+    }
+    private static var sockets: MetricNameDescriptor {
+        MetricNameDescriptor(
+        metricName: "hub_sockets", unitName: "",
+        helpText: "Connected Socket.IO sockets by namespace.")
+    }
+    private static var httpRequests: MetricNameDescriptor {
+        MetricNameDescriptor(
+        metricName: "hub_http_requests", unitName: "total",
+        helpText: "HTTP API requests answered, by route and status code.")
+    }
+    private static var authFailures: MetricNameDescriptor {
+        MetricNameDescriptor(
+        metricName: "hub_auth_failures", unitName: "total",
+        helpText: "HTTP API requests refused for authentication or authorization, by reason.")
+    }
+
+    /// Creates the metrics in a new registry, or in `registry`.
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        self.connections = registry.makeGauge(descriptor: MetricNameDescriptor(
+            metricName: "hub_connections", unitName: "", helpText: "Open Engine.IO sessions."))
+        self.eventsReceived = registry.makeCounter(descriptor: MetricNameDescriptor(
+            metricName: "hub_events_received", unitName: "total",
+            helpText: "Events accepted for publishing (from sockets, the HTTP API and embedders)."))
+        self.eventsSent = registry.makeCounter(descriptor: MetricNameDescriptor(
+            metricName: "hub_events_sent", unitName: "total",
+            helpText: "Event deliveries made (one per receiving socket or stream subscriber)."))
+        self.uptime = registry.makeGauge(descriptor: MetricNameDescriptor(
+            metricName: "hub_uptime", unitName: "seconds", helpText: "Seconds since the hub started."))
+        registry.makeGauge(
+            descriptor: MetricNameDescriptor(metricName: "hub_info", unitName: "", helpText: "The hub's version (value always 1)."),
+            labels: [("version", Hub.version)]
+        ).set(to: 1)
+        for kind in EngineTransportKind.allCases {
+            _ = registry.makeGauge(descriptor: Self.connectionsByTransport, labels: [("transport", kind.rawValue)])
+        }
+    }
+
+    /// Counts one answered HTTP request. `route` is the route's path template (a fixed set of
+    /// values, never the raw request path), `status` the response code.
+    public func recordRequest(route: String, status: UInt) {
+        self.registry.makeCounter(descriptor: Self.httpRequests, labels: [("route", route), ("status", String(status))]).increment()
+    }
+
+    /// Counts one refused request. `reason` is a fixed phrase such as `"token expired"` or
+    /// `"role required"`; it never contains the token.
+    public func recordAuthFailure(reason: String) {
+        self.registry.makeCounter(descriptor: Self.authFailures, labels: [("reason", reason)]).increment()
+    }
+
+    /// Refreshes the gauges and event counters from `hub` and returns every metric in the
+    /// Prometheus text exposition format (version 0.0.4).
+    public func render(hub: Hub) async -> String {
+        await self.refresh(from: hub)
+        return self.registry.emitToString()
+    }
+
+    /// Brings the gauges and the event counters up to date.
+    func refresh(from hub: Hub) async {
+        self.connections.set(to: Double(hub.io.engine.sessionCount))
+        let transports = await hub.io.engine.transportCounts()
+        for kind in EngineTransportKind.allCases {
+            self.registry.makeGauge(descriptor: Self.connectionsByTransport, labels: [("transport", kind.rawValue)])
+                .set(to: Double(transports[kind] ?? 0))
+        }
+        for namespace in hub.io.namespaces {
+            let count = (try? await namespace.adapter.socketIDs(options: BroadcastOptions()).get().count) ?? 0
+            self.registry.makeGauge(descriptor: Self.sockets, labels: [("namespace", namespace.name)]).set(to: Double(count))
+        }
+        self.uptime.set(to: hub.stats.uptime)
+
+        // Counters only go up: add what HubStats counted since the last scrape. Under the lock, so
+        // concurrent scrapes do not add the same events twice.
+        self.mirroredEvents.withLockedValue { mirrored in
+            let received = hub.stats.eventsReceived
+            let sent = hub.stats.eventsSent
+            if received > mirrored.received {
+                self.eventsReceived.increment(by: Int64(received - mirrored.received))
+                mirrored.received = received
+            }
+            if sent > mirrored.sent {
+                self.eventsSent.increment(by: Int64(sent - mirrored.sent))
+                mirrored.sent = sent
+            }
+        }
+    }
+}

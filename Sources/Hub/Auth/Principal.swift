@@ -1,0 +1,27 @@
+/// Who a valid token says its holder is.
+public struct Principal: Sendable, Hashable {
+    /// The user or service id (the JWT `sub`).
+    public var subject: String
+    /// The roles granted.
+    public var roles: Set<Role>
+    /// The rooms the holder may join; `nil` or a set containing `"*"` means any room.
+    public var rooms: Set<String>?
+
+    /// Creates a principal.
+    public init(subject: String, roles: Set<Role>, rooms: Set<String>? = nil) {
+        self.subject = subject
+        self.roles = roles
+        self.rooms = rooms
+    }
+
+    /// Whether the holder has at least one of `roles`.
+    public func hasAny(of roles: Set<Role>) -> Bool {
+        !self.roles.isDisjoint(with: roles)
+    }
+
+    /// Whether the `rooms` grant lets the holder into `room`.
+    public func mayJoin(room: String) -> Bool {
+        guard let rooms = self.rooms else { return true }
+        return rooms.contains("*") || rooms.contains(room)
+    }
+}

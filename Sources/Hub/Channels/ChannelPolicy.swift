@@ -1,0 +1,59 @@
+/// Who may use which channel: the roles each namespace admits, the rooms of `/` gated like the
+/// namespaces of the same name, and which events a socket may publish.
+public enum ChannelPolicy {
+    /// Roles admitted to each namespace. `/chat` takes role user and up (services too, so agents can
+    /// answer); `/monitoring` monitors, admins and services (agents publish there); `/admin` admins.
+    public static let namespaceRoles: [String: Set<Role>] = [
+        "/": Set(Role.allCases),
+        "/chat": [.user, .monitor, .admin, .service],
+        "/monitoring": [.monitor, .admin, .service],
+        "/admin": [.admin],
+    ]
+
+    /// The hub's namespaces.
+    public static var namespaces: [String] { ["/", "/chat", "/monitoring", "/admin"] }
+
+    /// Rooms of `/` gated by the roles of the namespace with the same name, so a frontend written for
+    /// a Flask-SocketIO hub that joins rooms in the default namespace works unchanged.
+    public static let gatedRoomsInMainNamespace: [String: Set<Role>] = [
+        "chat": namespaceRoles["/chat"]!,
+        "monitoring": namespaceRoles["/monitoring"]!,
+        "admin": namespaceRoles["/admin"]!,
+    ]
+
+    /// The largest room name accepted, in UTF-8 bytes.
+    public static let maxRoomNameLength = 128
+
+    /// Whether `principal` may connect to `namespace`.
+    public static func mayConnect(_ principal: Principal, to namespace: String) -> Bool {
+        guard let roles = namespaceRoles[namespace] else { return false }
+        return principal.hasAny(of: roles)
+    }
+
+    /// Why `principal` may not join `room` in `namespace`, or `nil` if it may.
+    public static func refusalToJoin(_ principal: Principal, room: String, in namespace: String) -> String? {
+        if room.isEmpty || room.utf8.count > maxRoomNameLength {
+            return "invalid room name"
+        }
+        if namespace == "/", let roles = gatedRoomsInMainNamespace[room], !principal.hasAny(of: roles) {
+            return "role required for room \(room)"
+        }
+        if !principal.mayJoin(room: room) {
+            return "room not granted"
+        }
+        return nil
+    }
+
+    /// Why `principal` may not publish `type` into `room` of `namespace`, or `nil` if it may. People
+    /// publish chat into rooms they are in; services and admins publish any catalogue event into
+    /// rooms they are granted.
+    public static func refusalToPublish(_ principal: Principal, type: String, room: String, in namespace: String,
+                                        isMember: Bool) -> String? {
+        guard EventCatalogue.all.contains(type) else { return "unknown event type" }
+        if principal.hasAny(of: [.service, .admin]) {
+            return principal.mayJoin(room: room) ? nil : "room not granted"
+        }
+        guard EventCatalogue.userPublishable.contains(type) else { return "role required to publish \(type)" }
+        return isMember ? nil : "join the room first"
+    }
+}

@@ -1,0 +1,254 @@
+import Foundation
+import SocketIO
+
+extension HubConfiguration {
+    /// Builds a configuration: the defaults, then the JSON file, then `HUB_*` environment variables,
+    /// then the command-line overrides (flags win over environment, environment over file, file over
+    /// defaults); the result is checked with ``validate()`` before it is returned.
+    ///
+    /// - Parameters:
+    ///   - configFile: The JSON file (`--config`); when `nil`, `HUB_CONFIG` names it; when that is
+    ///     unset or empty too, no file is read.
+    ///   - environment: The process environment, usually `ProcessInfo.processInfo.environment`.
+    ///     Empty variables count as unset; `HUB_*` variables the hub does not know are ignored (other
+    ///     tools use the prefix too).
+    ///   - overrides: The command-line flags.
+    /// - Throws: ``HubConfigurationError`` naming the file, key or variable at fault: an unreadable
+    ///   or invalid file, an unknown key, a value of the wrong type, a variable that is not a number,
+    ///   or a value ``validate()`` refuses.
+    public static func load(
+        configFile: String?,
+        environment: [String: String],
+        overrides: Overrides
+    ) throws -> HubConfiguration {
+        var configuration = HubConfiguration()
+        if let path = configFile ?? environment["HUB_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            try configuration.apply(fileAt: path)
+        }
+        try configuration.apply(environment: environment)
+        configuration.apply(overrides)
+        try configuration.validate()
+        return configuration
+    }
+
+    // MARK: - File
+
+    /// Reads the JSON file at `path` and applies its keys.
+    mutating func apply(fileAt path: String) throws {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw HubConfigurationError(key: path, problem: "cannot read the configuration file (\(error.localizedDescription))")
+        }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw HubConfigurationError(key: path, problem: "not UTF-8 text")
+        }
+        let root: JSONValue
+        do {
+            root = try JSONValue.parse(text)
+        } catch {
+            throw HubConfigurationError(key: path, problem: "invalid JSON (\(error))")
+        }
+        guard let object = root.objectValue else {
+            throw HubConfigurationError(key: path, problem: "must contain a JSON object")
+        }
+        try self.apply(file: object)
+    }
+
+    /// Applies the keys of a parsed configuration file. `_comment` keys are ignored at any level;
+    /// any other unknown key is an error.
+    mutating func apply(file object: JSONObject) throws {
+        for (key, value) in object {
+            switch key {
+            case "_comment": continue
+            case "host": self.host = try Self.string(value, key)
+            case "port": self.port = try Self.int(value, key)
+            case "path": self.path = try Self.string(value, key)
+            case "cors": try self.apply(cors: value)
+            case "pingInterval": self.pingInterval = try Self.int(value, key)
+            case "pingTimeout": self.pingTimeout = try Self.int(value, key)
+            case "upgradeTimeout": self.upgradeTimeout = try Self.int(value, key)
+            case "maxHttpBufferSize": self.maxHttpBufferSize = try Self.int(value, key)
+            case "connectTimeout": self.connectTimeout = try Self.int(value, key)
+            case "transports": self.transports = try Self.strings(value, key)
+            case "allowUpgrades": self.allowUpgrades = try Self.bool(value, key)
+            case "jwtSecret": self.jwtSecret = value.isNull ? nil : try Self.string(value, key)
+            case "tokens": self.staticTokens = try Self.tokens(value, key)
+            case "historySize": self.historySize = try Self.int(value, key)
+            case "connectionStateRecovery": try self.apply(connectionStateRecovery: value)
+            case "streamAuthTimeout": self.streamAuthTimeout = try Self.int(value, key)
+            case "logLevel": self.logLevel = try Self.string(value, key)
+            default: throw HubConfigurationError(key: key, problem: "unknown setting")
+            }
+        }
+    }
+
+    /// `cors: {origin: string | [string], credentials: bool}`.
+    private mutating func apply(cors value: JSONValue) throws {
+        for (key, member) in try Self.object(value, "cors") {
+            switch key {
+            case "_comment": continue
+            case "origin":
+                if let origin = member.stringValue {
+                    self.corsOrigins = [origin]
+                } else {
+                    self.corsOrigins = try Self.strings(member, "cors.origin", expected: "a string or an array of strings")
+                }
+            case "credentials": self.corsCredentials = try Self.bool(member, "cors.credentials")
+            default: throw HubConfigurationError(key: "cors.\(key)", problem: "unknown setting")
+            }
+        }
+    }
+
+    /// `connectionStateRecovery: {maxDisconnectionDuration: ms}`.
+    private mutating func apply(connectionStateRecovery value: JSONValue) throws {
+        for (key, member) in try Self.object(value, "connectionStateRecovery") {
+            switch key {
+            case "_comment": continue
+            case "maxDisconnectionDuration":
+                self.maxDisconnectionDuration = try Self.int(member, "connectionStateRecovery.maxDisconnectionDuration")
+            default: throw HubConfigurationError(key: "connectionStateRecovery.\(key)", problem: "unknown setting")
+            }
+        }
+    }
+
+    /// `tokens: [{token, user, roles, rooms}]`; `token`, `user` and `roles` are required, role
+    /// names must be known.
+    private static func tokens(_ value: JSONValue, _ key: String) throws -> [StaticToken] {
+        guard let elements = value.arrayValue else {
+            throw HubConfigurationError(key: key, problem: "must be an array of objects")
+        }
+        return try elements.enumerated().map { index, element in
+            let prefix = "\(key)[\(index)]"
+            var token: String?
+            var user: String?
+            var roles: [Role]?
+            var rooms: [String]?
+            for (member, memberValue) in try Self.object(element, prefix) {
+                let memberKey = "\(prefix).\(member)"
+                switch member {
+                case "_comment": continue
+                case "token": token = try Self.string(memberValue, memberKey)
+                case "user": user = try Self.string(memberValue, memberKey)
+                case "roles":
+                    roles = try Self.strings(memberValue, memberKey).enumerated().map { roleIndex, name in
+                        guard let role = Role(rawValue: name) else {
+                            let known = Role.allCases.map(\.rawValue).joined(separator: ", ")
+                            throw HubConfigurationError(
+                                key: "\(memberKey)[\(roleIndex)]",
+                                problem: "unknown role \"\(name)\" (expected one of \(known))"
+                            )
+                        }
+                        return role
+                    }
+                case "rooms": rooms = memberValue.isNull ? nil : try Self.strings(memberValue, memberKey)
+                default: throw HubConfigurationError(key: memberKey, problem: "unknown setting")
+                }
+            }
+            guard let token else { throw HubConfigurationError(key: "\(prefix).token", problem: "is required") }
+            guard let user else { throw HubConfigurationError(key: "\(prefix).user", problem: "is required") }
+            guard let roles else { throw HubConfigurationError(key: "\(prefix).roles", problem: "is required") }
+            return StaticToken(token: token, user: user, roles: roles, rooms: rooms)
+        }
+    }
+
+    // MARK: - Environment
+
+    /// Applies the `HUB_*` variables (empty ones count as unset).
+    mutating func apply(environment: [String: String]) throws {
+        func value(_ name: String) -> String? {
+            guard let value = environment[name], !value.isEmpty else { return nil }
+            return value
+        }
+        func int(_ name: String) throws -> Int? {
+            guard let text = value(name) else { return nil }
+            guard let number = Int(text.trimmingCharacters(in: .whitespaces)) else {
+                throw HubConfigurationError(key: name, problem: "must be an integer, got \"\(text)\"")
+            }
+            return number
+        }
+
+        if let host = value("HUB_HOST") { self.host = host }
+        if let port = try int("HUB_PORT") { self.port = port }
+        if let path = value("HUB_PATH") { self.path = path }
+        if let origins = value("HUB_CORS_ORIGIN") {
+            self.corsOrigins = origins.split(separator: ",")
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
+        }
+        if let pingInterval = try int("HUB_PING_INTERVAL") { self.pingInterval = pingInterval }
+        if let pingTimeout = try int("HUB_PING_TIMEOUT") { self.pingTimeout = pingTimeout }
+        if let upgradeTimeout = try int("HUB_UPGRADE_TIMEOUT") { self.upgradeTimeout = upgradeTimeout }
+        if let size = try int("HUB_MAX_HTTP_BUFFER_SIZE") { self.maxHttpBufferSize = size }
+        if let connectTimeout = try int("HUB_CONNECT_TIMEOUT") { self.connectTimeout = connectTimeout }
+        if let secret = value("HUB_JWT_SECRET") { self.jwtSecret = secret }
+        if let historySize = try int("HUB_HISTORY_SIZE") { self.historySize = historySize }
+        if let duration = try int("HUB_MAX_DISCONNECTION_DURATION") { self.maxDisconnectionDuration = duration }
+        if let timeout = try int("HUB_STREAM_AUTH_TIMEOUT") { self.streamAuthTimeout = timeout }
+        if let level = value("HUB_LOG_LEVEL") { self.logLevel = level }
+    }
+
+    // MARK: - Command line
+
+    /// Applies the flags that were given.
+    mutating func apply(_ overrides: Overrides) {
+        if let host = overrides.host { self.host = host }
+        if let port = overrides.port { self.port = port }
+        if let path = overrides.path { self.path = path }
+        if let corsOrigins = overrides.corsOrigins { self.corsOrigins = corsOrigins }
+        if let pingInterval = overrides.pingInterval { self.pingInterval = pingInterval }
+        if let pingTimeout = overrides.pingTimeout { self.pingTimeout = pingTimeout }
+        if let size = overrides.maxHttpBufferSize { self.maxHttpBufferSize = size }
+        if let jwtSecret = overrides.jwtSecret { self.jwtSecret = jwtSecret }
+        if let historySize = overrides.historySize { self.historySize = historySize }
+        if let logLevel = overrides.logLevel { self.logLevel = logLevel }
+        if let bench = overrides.bench { self.bench = bench }
+    }
+
+    // MARK: - Typed file values
+
+    private static func object(_ value: JSONValue, _ key: String) throws -> JSONObject {
+        guard let object = value.objectValue else {
+            throw HubConfigurationError(key: key, problem: "must be an object")
+        }
+        return object
+    }
+
+    private static func string(_ value: JSONValue, _ key: String) throws -> String {
+        guard let string = value.stringValue else {
+            throw HubConfigurationError(key: key, problem: "must be a string")
+        }
+        return string
+    }
+
+    private static func int(_ value: JSONValue, _ key: String) throws -> Int {
+        guard let int = value.intValue else {
+            throw HubConfigurationError(key: key, problem: "must be an integer")
+        }
+        return int
+    }
+
+    private static func bool(_ value: JSONValue, _ key: String) throws -> Bool {
+        guard let bool = value.boolValue else {
+            throw HubConfigurationError(key: key, problem: "must be true or false")
+        }
+        return bool
+    }
+
+    private static func strings(
+        _ value: JSONValue,
+        _ key: String,
+        expected: String = "an array of strings"
+    ) throws -> [String] {
+        guard let elements = value.arrayValue else {
+            throw HubConfigurationError(key: key, problem: "must be \(expected)")
+        }
+        return try elements.enumerated().map { index, element in
+            guard let string = element.stringValue else {
+                throw HubConfigurationError(key: "\(key)[\(index)]", problem: "must be a string")
+            }
+            return string
+        }
+    }
+}

@@ -1,0 +1,30 @@
+extension HubConfiguration {
+    /// Values given on the command line; `nil` means the flag was not given.
+    public struct Overrides: Sendable {
+        /// `--host`.
+        public var host: String?
+        /// `--port`.
+        public var port: Int?
+        /// `--path`.
+        public var path: String?
+        /// `--cors-origin`, repeatable.
+        public var corsOrigins: [String]?
+        /// `--ping-interval`, in milliseconds.
+        public var pingInterval: Int?
+        /// `--ping-timeout`, in milliseconds.
+        public var pingTimeout: Int?
+        /// `--max-http-buffer-size`, in bytes.
+        public var maxHttpBufferSize: Int?
+        /// `--jwt-secret`.
+        public var jwtSecret: String?
+        /// `--history-size`.
+        public var historySize: Int?
+        /// `--log-level`.
+        public var logLevel: String?
+        /// `--bench`.
+        public var bench: Bool?
+
+        /// Creates overrides with nothing given.
+        public init() {}
+    }
+}

@@ -1,0 +1,142 @@
+import Logging
+
+/// Every hub setting, with socket.io's option names where one exists.
+///
+/// Durations are in milliseconds, as in socket.io. ``load(configFile:environment:overrides:)``
+/// builds a validated configuration from defaults, a JSON file, `HUB_*` environment variables and
+/// command-line flags; Docs/configuration.md lists every setting.
+public struct HubConfiguration: Sendable {
+    /// The address to listen on. Default `127.0.0.1`.
+    public var host = "127.0.0.1"
+    /// The TCP port; `0` picks a free one. Default `3000`.
+    public var port = 3000
+    /// The Engine.IO endpoint path. Default `/socket.io/`.
+    public var path = "/socket.io/"
+    /// Origins allowed to make cross-origin requests, such as `https://app.example.com`; `"*"`
+    /// allows any. Default none (no CORS headers).
+    public var corsOrigins: [String] = []
+    /// Whether CORS responses allow credentials (cookies). Default `true`.
+    public var corsCredentials = true
+    /// Milliseconds between server pings. Default `25000`.
+    public var pingInterval = 25_000
+    /// Milliseconds to wait for a pong before closing. Default `20000`.
+    public var pingTimeout = 20_000
+    /// Milliseconds a transport upgrade may take. Default `10000`.
+    public var upgradeTimeout = 10_000
+    /// The largest message or polling body accepted, in bytes. Default `1000000`.
+    public var maxHttpBufferSize = 1_000_000
+    /// Milliseconds a connection may stay without joining a namespace. Default `45000`.
+    public var connectTimeout = 45_000
+    /// The transports offered: `polling`, `websocket`. Default both.
+    public var transports: [String] = ["polling", "websocket"]
+    /// Whether polling clients may upgrade to WebSocket. Default `true`.
+    public var allowUpgrades = true
+    /// The HS256 secret for JWTs (at least 32 bytes); `nil` disables JWTs. Default `nil`.
+    public var jwtSecret: String? = nil
+    /// Fixed tokens, for setups without JWT. Default none.
+    public var staticTokens: [StaticToken] = []
+    /// Events kept per room for history and replay. Default `1000`.
+    public var historySize = 1000
+    /// Milliseconds a disconnected client's state is kept for connection-state recovery.
+    /// Default `120000` (socket.io's two minutes).
+    public var maxDisconnectionDuration = 120_000
+    /// Milliseconds a `/stream` client has to send its authentication message. Default `5000`.
+    public var streamAuthTimeout = 5_000
+    /// The swift-log level: `trace`, `debug`, `info`, `notice`, `warning`, `error`, `critical`.
+    /// Default `info`.
+    public var logLevel = "info"
+    /// Benchmark mode (command line only). Default `false`.
+    public var bench = false
+
+    /// Creates a configuration with the defaults.
+    public init() {}
+
+    /// The transports that exist.
+    static let knownTransports: Set<String> = ["polling", "websocket"]
+    /// The longest duration accepted, in milliseconds: the largest JavaScript timer delay
+    /// (about 24.8 days).
+    static let maxDuration = 2_147_483_647
+    /// The shortest JWT secret accepted, in UTF-8 bytes (RFC 7518 §3.2: at least the hash size).
+    static let minJWTSecretBytes = 32
+    /// The shortest static token accepted, in characters.
+    static let minStaticTokenLength = 16
+
+    /// Checks every value; throws a ``HubConfigurationError`` naming the setting's file key.
+    ///
+    /// Rules: `host` non-empty; `port` in 0...65535; `path` starts with `/`; CORS origins
+    /// non-empty; durations in 1...2147483647 ms; `maxHttpBufferSize` and `historySize` at least 1;
+    /// `transports` a non-empty list of distinct `polling` / `websocket`; `jwtSecret`, if set, at
+    /// least 32 bytes; tokens with a `token` of at least 16 characters, distinct, and a non-empty
+    /// `user`; `logLevel` a swift-log level.
+    public func validate() throws {
+        func fail(_ key: String, _ problem: String) -> HubConfigurationError {
+            HubConfigurationError(key: key, problem: problem)
+        }
+
+        if self.host.isEmpty {
+            throw fail("host", "must not be empty")
+        }
+        guard (0...65_535).contains(self.port) else {
+            throw fail("port", "must be between 0 and 65535, got \(self.port)")
+        }
+        guard self.path.hasPrefix("/") else {
+            throw fail("path", "must start with \"/\"")
+        }
+        for (index, origin) in self.corsOrigins.enumerated() where origin.isEmpty {
+            throw fail("cors.origin[\(index)]", "must not be empty")
+        }
+
+        let durations: [(String, Int)] = [
+            ("pingInterval", self.pingInterval),
+            ("pingTimeout", self.pingTimeout),
+            ("upgradeTimeout", self.upgradeTimeout),
+            ("connectTimeout", self.connectTimeout),
+            ("connectionStateRecovery.maxDisconnectionDuration", self.maxDisconnectionDuration),
+            ("streamAuthTimeout", self.streamAuthTimeout),
+        ]
+        for (key, value) in durations where !(1...Self.maxDuration).contains(value) {
+            throw fail(key, "must be between 1 and \(Self.maxDuration) milliseconds, got \(value)")
+        }
+        guard self.maxHttpBufferSize >= 1 else {
+            throw fail("maxHttpBufferSize", "must be at least 1, got \(self.maxHttpBufferSize)")
+        }
+        guard self.historySize >= 1 else {
+            throw fail("historySize", "must be at least 1, got \(self.historySize)")
+        }
+
+        guard !self.transports.isEmpty else {
+            throw fail("transports", "must name at least one transport")
+        }
+        for (index, transport) in self.transports.enumerated() {
+            guard Self.knownTransports.contains(transport) else {
+                throw fail("transports[\(index)]", "unknown transport \"\(transport)\" (expected polling or websocket)")
+            }
+            guard !self.transports[..<index].contains(transport) else {
+                throw fail("transports[\(index)]", "\"\(transport)\" is listed twice")
+            }
+        }
+
+        if let jwtSecret = self.jwtSecret, jwtSecret.utf8.count < Self.minJWTSecretBytes {
+            throw fail("jwtSecret", "must be at least \(Self.minJWTSecretBytes) bytes long (HS256 key)")
+        }
+        for (index, token) in self.staticTokens.enumerated() {
+            guard token.token.count >= Self.minStaticTokenLength else {
+                throw fail("tokens[\(index)].token", "must be at least \(Self.minStaticTokenLength) characters long")
+            }
+            if let first = self.staticTokens[..<index].firstIndex(where: { $0.token == token.token }) {
+                throw fail("tokens[\(index)].token", "same token as tokens[\(first)]")
+            }
+            guard !token.user.isEmpty else {
+                throw fail("tokens[\(index)].user", "must not be empty")
+            }
+            for (roomIndex, room) in (token.rooms ?? []).enumerated() where room.isEmpty {
+                throw fail("tokens[\(index)].rooms[\(roomIndex)]", "must not be empty")
+            }
+        }
+
+        guard Logger.Level(rawValue: self.logLevel) != nil else {
+            let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+            throw fail("logLevel", "unknown level \"\(self.logLevel)\" (expected one of \(levels))")
+        }
+    }
+}

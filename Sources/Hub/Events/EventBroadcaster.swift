@@ -1,0 +1,153 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import SocketIO
+
+/// Routes hub events into rooms: stores each in its room's history, emits it to the room's Socket.IO
+/// members as event `type` with arguments `(data, meta)`, and hands it to matching /stream
+/// subscribers. Every publisher — sockets, the HTTP API, embedders — goes through here.
+public final class EventBroadcaster: Sendable {
+    /// What a publish did.
+    public struct PublishResult: Sendable {
+        /// The events created, one per target room (one for a namespace-wide publish).
+        public var events: [HubEvent]
+        /// Deliveries made: sockets and stream subscribers reached.
+        public var delivered: Int
+    }
+
+    /// The severity of an alert.
+    public enum AlertLevel: String, Sendable, CaseIterable {
+        case info, warning, error, critical
+    }
+
+    private let io: SocketIOServer
+    private let eventLoop: EventLoop
+    private let history: EventHistory
+    private let stats: HubStats
+    private let subscriptions = NIOLockedValueBox<[ObjectIdentifier: (filter: EventFilter, subscriber: any EventSubscriber)]>([:])
+
+    init(io: SocketIOServer, eventLoop: EventLoop, history: EventHistory, stats: HubStats) {
+        self.io = io
+        self.eventLoop = eventLoop
+        self.history = history
+        self.stats = stats
+    }
+
+    /// Publishes `data` as event `type` to each of `rooms` in `namespace` (to the whole namespace if
+    /// `rooms` is empty). A socket in several of the rooms receives the event once. `exceptSocket`
+    /// skips one socket (the sender of a typing indicator). Storing and dispatching happen before
+    /// this returns, so events are delivered in the order they were published; the future reports
+    /// the deliveries.
+    @discardableResult
+    public func publish(type: String, data: JSONValue, namespace: String, rooms: [String], source: String,
+                        exceptSocket: String? = nil) -> EventLoopFuture<PublishResult> {
+        var events: [HubEvent] = []
+        var counts: [EventLoopFuture<Int>] = []
+        var streamDeliveries = 0
+        var reached: [String] = []
+        let targets: [String?] = rooms.isEmpty ? [nil] : Self.unique(rooms).map { Optional($0) }
+        for room in targets {
+            var event = HubEvent(type: type, namespace: namespace, room: room, data: data, source: source)
+            if room != nil, !EventCatalogue.ephemeral.contains(type) {
+                event = self.history.append(event)
+            }
+            var selection = room.map { self.io.of(namespace).to($0) } ?? self.io.of(namespace).broadcast
+            selection = selection.except(reached)
+            if let exceptSocket {
+                selection = selection.except(exceptSocket)
+            }
+            counts.append(selection.emitCounting(type, arguments: [data, event.meta]))
+            streamDeliveries += self.notifySubscribers(of: event)
+            if let room {
+                reached.append(room)
+            }
+            events.append(event)
+        }
+        let stats = self.stats
+        return EventLoopFuture.whenAllSucceed(counts, on: self.eventLoop).map { socketCounts in
+            let delivered = socketCounts.reduce(streamDeliveries, +)
+            stats.record(received: 1, sent: delivered)
+            return PublishResult(events: events, delivered: delivered)
+        }
+    }
+
+    /// ``publish(type:data:namespace:rooms:source:exceptSocket:)``, awaiting the delivery count.
+    @discardableResult
+    public func publish(type: String, data: JSONValue, namespace: String, rooms: [String], source: String,
+                        exceptSocket: String? = nil) async -> PublishResult {
+        let future: EventLoopFuture<PublishResult> = self.publish(type: type, data: data, namespace: namespace, rooms: rooms,
+                                                                  source: source, exceptSocket: exceptSocket)
+        return (try? await future.get()) ?? PublishResult(events: [], delivered: 0)
+    }
+
+    private static func unique(_ rooms: [String]) -> [String] {
+        var seen = Set<String>()
+        return rooms.filter { seen.insert($0).inserted }
+    }
+
+    // MARK: Swift API for embedders
+
+    /// Publishes a `chat_message` into a /chat room: `{"room","message","user", …extra}`.
+    @discardableResult
+    public func chatMessage(room: String, message: String, user: String, extra: JSONObject = JSONObject(),
+                            namespace: String = "/chat") async -> PublishResult {
+        var data = extra
+        data["room"] = .string(room)
+        data["message"] = .string(message)
+        data["user"] = .string(user)
+        return await self.publish(type: "chat_message", data: .object(data), namespace: namespace, rooms: [room], source: "hub")
+    }
+
+    /// Publishes an agent or task event (`agent_started`, `tool_call_completed`, `task_failed`, …)
+    /// into a /monitoring room.
+    @discardableResult
+    public func agentActivity(_ type: String, room: String, data: JSONObject, namespace: String = "/monitoring") async -> PublishResult {
+        precondition(EventCatalogue.category(of: type) == .agent || EventCatalogue.category(of: type) == .task,
+                     "\(type) is not an agent or task event")
+        return await self.publish(type: type, data: .object(data), namespace: namespace, rooms: [room], source: "hub")
+    }
+
+    /// Publishes `alert_created` `{"level","message","source", …}` to the monitoring and admin
+    /// channels: the whole /monitoring and /admin namespaces, and the `monitoring` and `admin` rooms
+    /// of `/` (for frontends that join rooms in the default namespace).
+    @discardableResult
+    public func alert(level: AlertLevel, message: String, source: String, extra: JSONObject = JSONObject(),
+                      publisher: String = "hub") async -> PublishResult {
+        var data = extra
+        data["level"] = .string(level.rawValue)
+        data["message"] = .string(message)
+        data["source"] = .string(source)
+        let payload = JSONValue.object(data)
+        var results: [PublishResult] = []
+        results.append(await self.publish(type: "alert_created", data: payload, namespace: "/monitoring", rooms: [], source: publisher))
+        results.append(await self.publish(type: "alert_created", data: payload, namespace: "/admin", rooms: [], source: publisher))
+        results.append(await self.publish(type: "alert_created", data: payload, namespace: "/", rooms: ["monitoring", "admin"], source: publisher))
+        return PublishResult(events: results.flatMap(\.events), delivered: results.reduce(0) { $0 + $1.delivered })
+    }
+
+    // MARK: Subscriptions (the /stream gateway)
+
+    /// Delivers matching events to `subscriber` until ``unsubscribe(_:)``; one subscription per
+    /// subscriber object (a new one replaces the old).
+    public func subscribe(_ subscriber: any EventSubscriber, filter: EventFilter) {
+        self.subscriptions.withLockedValue { $0[ObjectIdentifier(subscriber)] = (filter, subscriber) }
+    }
+
+    /// Ends `subscriber`'s subscription.
+    public func unsubscribe(_ subscriber: any EventSubscriber) {
+        self.subscriptions.withLockedValue { _ = $0.removeValue(forKey: ObjectIdentifier(subscriber)) }
+    }
+
+    private func notifySubscribers(of event: HubEvent) -> Int {
+        let matching = self.subscriptions.withLockedValue { subscriptions in
+            subscriptions.values.filter { entry in
+                entry.filter.namespace == event.namespace && entry.filter.room == event.room
+                    && (entry.filter.types?.contains(event.type) ?? true)
+            }.map(\.subscriber)
+        }
+        for subscriber in matching {
+            subscriber.receive(event)
+        }
+        return matching.count
+    }
+}

@@ -1,0 +1,100 @@
+import EngineIO
+import Foundation
+import Logging
+import NIOCore
+import SocketIO
+
+/// RealtimeHub: a Socket.IO server with token auth, chat/monitoring/admin channels, an event
+/// broadcaster with per-room history, the status and publish HTTP API, and the /stream gateway —
+/// built on the SocketIO module's public API.
+///
+/// ```swift
+/// let hub = try Hub(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+/// let http = HTTPServer(configuration: .init(host: hub.configuration.host, port: hub.configuration.port),
+///                       endpoints: hub.endpoints, group: group, logger: logger)
+/// try await http.start()
+/// await hub.broadcaster.alert(level: .warning, message: "disk 91% full", source: "node-3")
+/// ```
+public final class Hub: Sendable {
+    /// The settings in force (dev mode may have changed `host` to 127.0.0.1).
+    public let configuration: HubConfiguration
+    /// The Socket.IO server.
+    public let io: SocketIOServer
+    /// Validates connect payloads and API bearer tokens.
+    public let authenticator: TokenAuthenticator
+    /// Per-room event history.
+    public let history: EventHistory
+    /// Routes events into rooms.
+    public let broadcaster: EventBroadcaster
+    /// Counters for the status API.
+    public let stats: HubStats
+    /// The Prometheus metrics served at `GET /metrics` (a registry of the hub's own).
+    public let metrics: HubMetrics
+    /// The admin token generated in dev mode (no JWT secret and no static tokens configured).
+    public let devModeToken: String?
+    let logger: Logger
+
+    /// The hub's version, reported by the status API.
+    public static let version = "0.1.0"
+
+    /// Creates the hub: namespaces, auth middleware and channel handlers are installed here.
+    public init(configuration: HubConfiguration, group: EventLoopGroup, logger: Logger) throws {
+        try configuration.validate()
+        var configuration = configuration
+        var tokens = configuration.staticTokens
+        var devModeToken: String? = nil
+        if configuration.jwtSecret == nil && tokens.isEmpty {
+            let token = "dev-" + SessionID.make() + SessionID.make()
+            tokens.append(StaticToken(token: token, user: "dev-admin", roles: [.admin], rooms: nil))
+            devModeToken = token
+            configuration.host = "127.0.0.1"
+        }
+        self.configuration = configuration
+        self.devModeToken = devModeToken
+        self.logger = logger
+        self.authenticator = TokenAuthenticator(jwtSecret: configuration.jwtSecret, staticTokens: tokens)
+        self.io = SocketIOServer(configuration: Self.socketIOConfiguration(from: configuration), group: group, logger: logger)
+        self.history = EventHistory(capacityPerRoom: configuration.historySize)
+        self.stats = HubStats()
+        self.metrics = HubMetrics()
+        self.broadcaster = EventBroadcaster(io: self.io, eventLoop: group.any(), history: self.history, stats: self.stats)
+        HubChannels(hub: self).install()
+    }
+
+    static func socketIOConfiguration(from configuration: HubConfiguration) -> SocketIOConfiguration {
+        var engine = EngineConfiguration(path: configuration.path)
+        engine.pingInterval = .milliseconds(Int64(configuration.pingInterval))
+        engine.pingTimeout = .milliseconds(Int64(configuration.pingTimeout))
+        engine.upgradeTimeout = .milliseconds(Int64(configuration.upgradeTimeout))
+        engine.maxHttpBufferSize = configuration.maxHttpBufferSize
+        engine.transports = Set(configuration.transports.compactMap(EngineTransportKind.init(rawValue:)))
+        engine.allowUpgrades = configuration.allowUpgrades
+        if !configuration.corsOrigins.isEmpty {
+            engine.cors = CORSConfiguration(allowedOrigins: configuration.corsOrigins, allowCredentials: configuration.corsCredentials)
+        }
+        var socketIO = SocketIOConfiguration(engine: engine)
+        socketIO.connectTimeout = .milliseconds(Int64(configuration.connectTimeout))
+        // Bench mode measures the protocol path as the peers run it: without a recovery log.
+        if !configuration.bench {
+            var recovery = ConnectionStateRecovery()
+            recovery.maxDisconnectionDuration = .milliseconds(Int64(configuration.maxDisconnectionDuration))
+            // A reconnect re-validates its token: recovered connections run the auth middleware too.
+            recovery.skipMiddlewares = false
+            socketIO.connectionStateRecovery = recovery
+        }
+        return socketIO
+    }
+
+    /// What the HTTP server serves, in matching order: the HTTP API (`/api/…`, `/healthz`,
+    /// `/metrics`), the Engine.IO endpoint, and the `/stream` gateway.
+    public var endpoints: [any HTTPEndpoint] {
+        [HubAPIEndpoint(hub: self), self.io.engine, StreamEndpoint(hub: self)]
+    }
+
+    /// The principal a socket authenticated as.
+    public static func principal(of socket: Socket) -> Principal? {
+        socket.userInfo[principalKey] as? Principal
+    }
+
+    static let principalKey = "hub.principal"
+}

@@ -1,0 +1,156 @@
+import EngineIO
+import NIOCore
+
+/// Connection-state recovery, as socket.io 4.6+ speaks it: a client that lost its connection for
+/// less than ``maxDisconnectionDuration`` reconnects with `{pid, offset}` in its CONNECT payload and
+/// gets its socket id, rooms and user data back, plus every broadcast it missed.
+public struct ConnectionStateRecovery: Sendable, Hashable {
+    /// How long a disconnected session and the broadcasts it may miss are kept. Default 120 000 ms.
+    public var maxDisconnectionDuration: TimeAmount = .milliseconds(120_000)
+    /// Whether a recovered connection skips the connect middlewares. socket.io's default is `true`;
+    /// set `false` to re-validate credentials on every reconnect.
+    public var skipMiddlewares: Bool = true
+    /// The most broadcasts kept for replay per namespace; older ones are dropped first (a client that
+    /// missed more than this is not recovered and reconnects as new). socket.io bounds by time only.
+    /// Default 10 000.
+    public var maxPackets: Int = 10_000
+    /// The most disconnected sessions kept per namespace. Default 100 000.
+    public var maxSessions: Int = 100_000
+
+    /// Recovery with socket.io's defaults.
+    public init() {}
+}
+
+/// What is kept of a socket that disconnected for a reason it may recover from.
+public struct PersistedSession: Sendable {
+    /// The socket id it had.
+    public var socketID: String
+    /// Its private session id (the `pid` of its CONNECT reply).
+    public var privateID: String
+    /// Its rooms, its own id included.
+    public var rooms: Set<String>
+    /// The application's data (``Socket/userInfo``).
+    public var userInfo: [String: any Sendable]
+    /// When it disconnected.
+    public var disconnectedAt: NIODeadline
+}
+
+/// A session handed back for a reconnecting client, with the broadcasts it missed in order.
+public struct RestoredSession: Sendable {
+    /// The session as it was persisted.
+    public var session: PersistedSession
+    /// The missed broadcasts, each as encoded packets ready to send.
+    public var missedPackets: [[EncodedPacket]]
+}
+
+/// The broadcast log and the disconnected sessions of one namespace, as a value type (no locking,
+/// no I/O): ``InMemoryAdapter`` keeps one behind a lock.
+public struct SessionRecoveryStore: Sendable {
+    struct LoggedBroadcast: Sendable {
+        var offset: UInt64
+        var options: BroadcastOptions
+        var packets: [EncodedPacket]
+        var emittedAt: NIODeadline
+    }
+
+    /// The settings in force.
+    public let configuration: ConnectionStateRecovery
+    private var log: [LoggedBroadcast] = []
+    private var logStart = 0
+    private var sessions: [String: PersistedSession] = [:]
+    private var lastOffset: UInt64 = 0
+
+    /// An empty store.
+    public init(configuration: ConnectionStateRecovery) {
+        self.configuration = configuration
+    }
+
+    /// The number of broadcasts kept.
+    public var loggedCount: Int { self.log.count - self.logStart }
+    /// The number of sessions kept.
+    public var sessionCount: Int { self.sessions.count }
+
+    /// Reserves the offset of the next broadcast, as the string appended to its arguments.
+    public mutating func nextOffset() -> String {
+        self.lastOffset += 1
+        return String(self.lastOffset)
+    }
+
+    /// Logs a broadcast sent at `now` under the offset just reserved.
+    public mutating func record(offset: String, options: BroadcastOptions, packets: [EncodedPacket], now: NIODeadline) {
+        guard let value = UInt64(offset) else { return }
+        self.log.append(LoggedBroadcast(offset: value, options: options, packets: packets, emittedAt: now))
+        if self.loggedCount > self.configuration.maxPackets {
+            self.logStart += 1
+        }
+        self.compact(now: now)
+    }
+
+    /// Keeps a disconnected session until it is restored or expires.
+    public mutating func persist(_ session: PersistedSession) {
+        // Expired sessions are swept every 256 arrivals, so the sweep costs O(1) per disconnect.
+        if self.sessions.count % 256 == 255 {
+            self.expireSessions(now: session.disconnectedAt)
+        }
+        if self.sessions.count >= self.configuration.maxSessions, self.sessions[session.privateID] == nil,
+           let oldest = self.sessions.min(by: { $0.value.disconnectedAt < $1.value.disconnectedAt })?.key {
+            self.sessions.removeValue(forKey: oldest)
+        }
+        self.sessions[session.privateID] = session
+    }
+
+    /// Hands back the session `privateID` with what it missed after `offset`, and forgets it. `nil`
+    /// if the session is unknown or expired, or the offset is no longer in the log (the client then
+    /// connects as new).
+    public mutating func restore(privateID: String, offset: String, now: NIODeadline) -> RestoredSession? {
+        self.compact(now: now)
+        guard let session = self.sessions.removeValue(forKey: privateID) else { return nil }
+        guard now - session.disconnectedAt <= self.configuration.maxDisconnectionDuration else { return nil }
+        guard let value = UInt64(offset) else { return nil }
+        let missed: ArraySlice<LoggedBroadcast>
+        if value == self.lastOffset {
+            missed = []
+        } else {
+            // The offset itself must still be in the log, or something after it may be lost.
+            guard let index = self.index(of: value) else { return nil }
+            missed = self.log[(index + 1)...]
+        }
+        let packets = missed.filter { Self.reaches($0.options, rooms: session.rooms) }.map(\.packets)
+        return RestoredSession(session: session, missedPackets: packets)
+    }
+
+    /// Drops broadcasts older than ``ConnectionStateRecovery/maxDisconnectionDuration``.
+    public mutating func compact(now: NIODeadline) {
+        let horizon = now - self.configuration.maxDisconnectionDuration
+        while self.logStart < self.log.count, self.log[self.logStart].emittedAt < horizon {
+            self.logStart += 1
+        }
+        if self.logStart > 1024, self.logStart * 2 > self.log.count {
+            self.log.removeFirst(self.logStart)
+            self.logStart = 0
+        }
+    }
+
+    private mutating func expireSessions(now: NIODeadline) {
+        let horizon = now - self.configuration.maxDisconnectionDuration
+        self.sessions = self.sessions.filter { $0.value.disconnectedAt >= horizon }
+    }
+
+    private func index(of offset: UInt64) -> Int? {
+        var low = self.logStart
+        var high = self.log.count - 1
+        while low <= high {
+            let mid = (low + high) / 2
+            let value = self.log[mid].offset
+            if value == offset { return mid }
+            if value < offset { low = mid + 1 } else { high = mid - 1 }
+        }
+        return nil
+    }
+
+    /// Whether a broadcast with `options` would have reached a socket in `rooms`.
+    static func reaches(_ options: BroadcastOptions, rooms: Set<String>) -> Bool {
+        let included = options.rooms.isEmpty || !options.rooms.isDisjoint(with: rooms)
+        return included && options.except.isDisjoint(with: rooms)
+    }
+}

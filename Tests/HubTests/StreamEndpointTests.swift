@@ -1,0 +1,728 @@
+import EngineIO
+import Foundation
+@testable import Hub
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+import SocketIO
+import Testing
+
+/// The /stream gateway end to end: a real ``HTTPServer`` on 127.0.0.1 serving `hub.endpoints`, and
+/// a WebSocket client over loopback. Every wait is bounded (see ``StreamTestQueue``) only to turn a
+/// hang into a failure; nothing asserts on timing.
+@Suite struct StreamEndpointTests {
+    // MARK: - Plain HTTP
+
+    @Test func plainRequestsAreNotUpgrades() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+
+        let get = try await fixture.http(.GET, "/stream")
+        #expect(get.status == .upgradeRequired)
+        #expect(get.headers["Upgrade"] == ["websocket"])
+        #expect(get.headers["Content-Type"] == ["application/json"])
+        #expect(try JSONValue.parse(get.text) == ["error": "upgrade required", "message": "connect with a WebSocket client"])
+
+        #expect(try await fixture.http(.GET, "/stream/lobby").status == .upgradeRequired)
+        let post = try await fixture.http(.POST, "/stream")
+        #expect(post.status == .methodNotAllowed)
+        #expect(post.headers["Allow"] == ["GET"])
+        #expect(try await fixture.http(.GET, "/stream/a/b").status == .badRequest)
+    }
+
+    @Test func pathTargets() {
+        #expect(StreamEndpoint.target(of: "/stream") == .bare)
+        #expect(StreamEndpoint.target(of: "/stream/") == .bare)
+        #expect(StreamEndpoint.target(of: "/stream/ops") == .room("ops"))
+        #expect(StreamEndpoint.target(of: "/stream/team%2Fops") == .room("team/ops"))
+        #expect(StreamEndpoint.target(of: "/stream/a/b") == nil)
+        #expect(StreamEndpoint.target(of: "/stream/%zz") == nil)
+        #expect(StreamEndpoint.target(of: "/streams") == nil)
+    }
+
+    // MARK: - Authentication
+
+    @Test func authenticatesWithTheQueryToken() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let token = fixture.token("alice", roles: [.user, .monitor])
+        let socket = try await fixture.connect("/stream?token=\(token)")
+        #expect(try await socket.nextText() == #"{"type":"authenticated","user":"alice","roles":["monitor","user"]}"#)
+        socket.send(text: #"{"action":"ping"}"#)
+        #expect(try await socket.nextText() == #"{"type":"pong"}"#)
+        await socket.close()
+    }
+
+    @Test func authenticatesWithTheFirstMessage() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let socket = try await fixture.connect()
+        // Before authentication only ping and auth are accepted.
+        socket.send(text: #"{"action":"ping"}"#)
+        #expect(try await socket.nextText() == #"{"type":"pong"}"#)
+        socket.send(text: #"{"action":"subscribe","room":"ops"}"#)
+        #expect(try await socket.nextJSON() == ["type": "error", "message": "not authenticated"])
+        socket.send(text: #"{"action":"auth","token":"\#(fixture.token("bob", roles: [.service]))"}"#)
+        #expect(try await socket.nextText() == #"{"type":"authenticated","user":"bob","roles":["service"]}"#)
+        socket.send(text: #"{"action":"auth","token":"x"}"#)
+        #expect(try await socket.nextJSON() == ["type": "error", "message": "already authenticated"])
+        await socket.close()
+    }
+
+    @Test func badQueryTokenIsRefusedWith1008() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let socket = try await fixture.connect("/stream?token=not-a-token")
+        #expect(try await socket.nextJSON() == ["type": "error", "message": "unauthorized", "reason": "malformed token"])
+        #expect(try await socket.nextClose() == StreamTestClose(code: 1008, reason: "unauthorized"))
+        try await socket.waitForClose()
+    }
+
+    @Test func badTokenInMessageIsRefusedWith1008() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let other = TokenAuthenticator(jwtSecret: String(repeating: "o", count: 32), staticTokens: [])
+        let forged = try #require(other.issueToken(subject: "mallory", roles: [.admin]))
+        let socket = try await fixture.connect()
+        socket.send(text: #"{"action":"auth","token":"\#(forged)"}"#)
+        #expect(try await socket.nextJSON() == ["type": "error", "message": "unauthorized", "reason": "invalid signature"])
+        #expect(try await socket.nextClose() == StreamTestClose(code: 1008, reason: "unauthorized"))
+    }
+
+    @Test func withoutAuthenticationTheConnectionIsClosedAfterTheTimeout() async throws {
+        let fixture = try await StreamFixture.start { $0.streamAuthTimeout = 50 }
+        defer { fixture.stop() }
+        let socket = try await fixture.connect()
+        #expect(try await socket.nextJSON() == ["type": "error", "message": "authentication timeout"])
+        #expect(try await socket.nextClose() == StreamTestClose(code: 1008, reason: "authentication timeout"))
+        try await socket.waitForClose()
+    }
+
+    // MARK: - Subscriptions
+
+    @Test func subscribeThenLiveEventWithExactJSON() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let socket = try await fixture.authenticated(roles: [.monitor])
+        socket.send(text: #"{"action":"subscribe","namespace":"/monitoring","room":"ops","event_types":["alert_created"]}"#)
+        #expect(try await socket.nextText()
+            == #"{"type":"subscribed","namespace":"/monitoring","room":"ops","event_types":["alert_created"],"latest_offset":0}"#)
+
+        let result = await fixture.hub.broadcaster.publish(
+            type: "alert_created", data: ["level": "warning", "message": "disk 91% full"], namespace: "/monitoring",
+            rooms: ["ops"], source: "test")
+        #expect(result.delivered == 1)
+        let event = try #require(result.events.first)
+        let timestamp = try #require(event.json["timestamp"]?.stringValue)
+        #expect(try await socket.nextText() == """
+            {"type":"event","event":{"id":"\(event.id)","type":"alert_created","room":"ops","namespace":"/monitoring",\
+            "data":{"level":"warning","message":"disk 91% full"},"timestamp":"\(timestamp)","source":"test","offset":1}}
+            """)
+        await socket.close()
+    }
+
+    @Test func onlyTheRequestedEventTypesAreDelivered() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let socket = try await fixture.authenticated(roles: [.service])
+        try await socket.subscribe(#"{"action":"subscribe","namespace":"/monitoring","room":"ops","event_types":["task_failed"]}"#)
+        let hub = fixture.hub
+        await hub.broadcaster.publish(type: "task_started", data: ["task": "a"], namespace: "/monitoring", rooms: ["ops"], source: "test")
+        await hub.broadcaster.publish(type: "task_failed", data: ["task": "a"], namespace: "/monitoring", rooms: ["ops"], source: "test")
+        // Same room, other namespace: not this subscription.
+        await hub.broadcaster.publish(type: "task_failed", data: ["task": "b"], namespace: "/", rooms: ["ops"], source: "test")
+        let event = try await socket.nextJSON()
+        #expect(event["event"]?["type"] == "task_failed")
+        #expect(event["event"]?["data"] == ["task": "a"])
+        #expect(event["event"]?["offset"] == 2)
+        socket.send(text: #"{"action":"ping"}"#)
+        #expect(try await socket.nextText() == #"{"type":"pong"}"#)
+        await socket.close()
+    }
+
+    @Test func sinceReplaysHistoryThenLiveWithoutDuplicates() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let hub = fixture.hub
+        var published: [HubEvent] = []
+        for n in 1...3 {
+            published += await hub.broadcaster.publish(type: "chat_message", data: ["n": .number(Double(n))], namespace: "/chat",
+                                                       rooms: ["lobby"], source: "test").events
+        }
+        let socket = try await fixture.authenticated(roles: [.user])
+        socket.send(text: #"{"action":"subscribe","namespace":"/chat","room":"lobby","since":1}"#)
+        #expect(try await socket.nextJSON()
+            == ["type": "subscribed", "namespace": "/chat", "room": "lobby", "event_types": nil, "latest_offset": 3])
+        #expect(try await socket.nextJSON() == ["type": "event", "event": published[1].json])
+        #expect(try await socket.nextJSON() == ["type": "event", "event": published[2].json])
+        let live = await hub.broadcaster.publish(type: "chat_message", data: ["n": 4], namespace: "/chat", rooms: ["lobby"], source: "test")
+        #expect(try await socket.nextJSON() == ["type": "event", "event": live.events[0].json])
+        socket.send(text: #"{"action":"ping"}"#)
+        #expect(try await socket.nextText() == #"{"type":"pong"}"#)
+        await socket.close()
+    }
+
+    @Test func replayAndLiveEventsPublishedMeanwhileHaveNoGapsOrDuplicates() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let hub = fixture.hub
+        let total = 300
+        let socket = try await fixture.authenticated(roles: [.user])
+        // One publisher, so offsets are handed out and dispatched in order; the subscription
+        // starts somewhere in the middle of it.
+        let publisher = Task {
+            for n in 1...total {
+                await hub.broadcaster.publish(type: "chat_message", data: ["n": .number(Double(n))], namespace: "/",
+                                              rooms: ["race"], source: "test")
+            }
+        }
+        socket.send(text: #"{"action":"subscribe","room":"race","since":0}"#)
+        #expect(try await socket.nextJSON()["type"] == "subscribed")
+        var offsets: [Int] = []
+        while offsets.last != total {
+            let message = try await socket.nextJSON()
+            offsets.append(try #require(message["event"]?["offset"]?.intValue))
+        }
+        await publisher.value
+        #expect(offsets == Array(1...total))
+        socket.send(text: #"{"action":"ping"}"#)
+        #expect(try await socket.nextText() == #"{"type":"pong"}"#)
+        await socket.close()
+    }
+
+    @Test func subscriptionsFollowTheChannelGrants() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let socket = try await fixture.authenticated(roles: [.user], rooms: ["lobby"])
+        socket.send(text: #"{"action":"subscribe","namespace":"/monitoring","room":"ops"}"#)
+        #expect(try await socket.nextJSON() == ["type": "error", "message": "forbidden", "reason": "role required for /monitoring",
+                                                "namespace": "/monitoring", "room": "ops"])
+        socket.send(text: #"{"action":"subscribe","room":"admin"}"#)
+        #expect(try await socket.nextJSON() == ["type": "error", "message": "forbidden", "reason": "role required for room admin",
+                                                "namespace": "/", "room": "admin"])
+        socket.send(text: #"{"action":"subscribe","namespace":"/chat","room":"secret"}"#)
+        #expect(try await socket.nextJSON() == ["type": "error", "message": "forbidden", "reason": "room not granted",
+                                                "namespace": "/chat", "room": "secret"])
+        socket.send(text: #"{"action":"subscribe","namespace":"/nowhere","room":"lobby"}"#)
+        #expect(try await socket.nextJSON() == ["type": "error", "message": "invalid namespace", "namespace": "/nowhere", "room": "lobby"])
+        try await socket.subscribe(#"{"action":"subscribe","namespace":"/chat","room":"lobby"}"#)
+        await socket.close()
+    }
+
+    @Test func unsubscribeStopsDelivery() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let socket = try await fixture.authenticated(roles: [.user])
+        try await socket.subscribe(#"{"action":"subscribe","room":"lobby"}"#)
+        socket.send(text: #"{"action":"unsubscribe","room":"lobby"}"#)
+        #expect(try await socket.nextText() == #"{"type":"unsubscribed","namespace":"/","room":"lobby"}"#)
+        let result = await fixture.hub.broadcaster.publish(type: "chat_message", data: ["n": 1], namespace: "/", rooms: ["lobby"], source: "test")
+        #expect(result.delivered == 0)
+        socket.send(text: #"{"action":"unsubscribe","room":"lobby"}"#)
+        #expect(try await socket.nextJSON() == ["type": "error", "message": "not subscribed", "namespace": "/", "room": "lobby"])
+        await socket.close()
+    }
+
+    @Test func pathRoomIsSubscribedInTheDefaultNamespace() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let socket = try await fixture.connect("/stream/team%20a?token=\(fixture.token("uma", roles: [.user]))")
+        #expect(try await socket.nextJSON()["type"] == "authenticated")
+        #expect(try await socket.nextJSON()
+            == ["type": "subscribed", "namespace": "/", "room": "team a", "event_types": nil, "latest_offset": 0])
+        let result = await fixture.hub.broadcaster.publish(type: "chat_message", data: ["hi": true], namespace: "/", rooms: ["team a"],
+                                                           source: "test")
+        #expect(try await socket.nextJSON() == ["type": "event", "event": result.events[0].json])
+        await socket.close()
+    }
+
+    @Test func subscriptionsPerConnectionAreBounded() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let socket = try await fixture.authenticated(roles: [.user])
+        let limit = StreamEndpoint.maxSubscriptionsPerConnection
+        for n in 0..<limit {
+            try await socket.subscribe(#"{"action":"subscribe","room":"r\#(n)"}"#)
+        }
+        socket.send(text: #"{"action":"subscribe","room":"one-more"}"#)
+        #expect(try await socket.nextJSON() == ["type": "error", "message": "too many subscriptions",
+                                                "reason": .string("at most \(limit) per connection"), "namespace": "/", "room": "one-more"])
+        await socket.close()
+    }
+
+    // MARK: - Errors and closing
+
+    @Test func errorsKeepTheConnectionOpen() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let socket = try await fixture.authenticated(roles: [.user])
+        socket.send(text: "hello")
+        #expect(try await socket.nextJSON() == ["type": "error", "message": "invalid JSON"])
+        socket.send(text: #"{"action":"dance"}"#)
+        #expect(try await socket.nextJSON() == ["type": "error", "message": "unknown action: dance"])
+        socket.send(text: #"{"action":"subscribe"}"#)
+        #expect(try await socket.nextJSON() == ["type": "error", "message": "missing field: room"])
+        socket.send(bytes: [1, 2, 3])
+        #expect(try await socket.nextJSON() == ["type": "error", "message": "binary frames are not supported"])
+        socket.send(text: #"{"action":"ping"}"#)
+        #expect(try await socket.nextText() == #"{"type":"pong"}"#)
+        await socket.close()
+    }
+
+    @Test func webSocketPingIsAnsweredWithPong() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let socket = try await fixture.connect()
+        socket.send(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer(string: "hb")))
+        #expect(try await socket.next() == .pong(Array("hb".utf8)))
+        await socket.close()
+    }
+
+    @Test func invalidUTF8ClosesWith1007AndEndsSubscriptions() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let socket = try await fixture.authenticated(roles: [.user])
+        try await socket.subscribe(#"{"action":"subscribe","room":"lobby"}"#)
+        socket.send(bytes: [0x7B, 0xFF, 0xFE, 0x7D], opcode: .text)
+        #expect(try await socket.nextClose() == StreamTestClose(code: 1007, reason: "invalid UTF-8"))
+        // The server ended the subscriptions before it sent the close frame.
+        let result = await fixture.hub.broadcaster.publish(type: "chat_message", data: ["n": 1], namespace: "/", rooms: ["lobby"], source: "test")
+        #expect(result.delivered == 0)
+        try await socket.waitForClose()
+    }
+
+    @Test func messagesOverTheLimitCloseWith1009() async throws {
+        let fixture = try await StreamFixture.start { $0.maxHttpBufferSize = 1024 }
+        defer { fixture.stop() }
+        let socket = try await fixture.authenticated(roles: [.user])
+        socket.send(text: #"{"action":"ping","pad":""# + String(repeating: "x", count: 2000) + #""}"#)
+        #expect(try await socket.nextClose()?.code == 1009)
+        try await socket.waitForClose()
+    }
+
+    @Test func fragmentedMessagesOverTheLimitCloseWith1009() async throws {
+        let fixture = try await StreamFixture.start { $0.maxHttpBufferSize = 1024 }
+        defer { fixture.stop() }
+        let socket = try await fixture.authenticated(roles: [.user])
+        // Each fragment fits; together they do not.
+        socket.send(WebSocketFrame(fin: false, opcode: .text, data: ByteBuffer(string: String(repeating: " ", count: 800))))
+        socket.send(WebSocketFrame(fin: true, opcode: .continuation, data: ByteBuffer(string: String(repeating: " ", count: 800))))
+        #expect(try await socket.nextClose() == StreamTestClose(code: 1009, reason: "message too large"))
+        try await socket.waitForClose()
+    }
+
+    @Test func fragmentedMessagesWithinTheLimitAreReassembled() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let socket = try await fixture.connect()
+        socket.send(WebSocketFrame(fin: false, opcode: .text, data: ByteBuffer(string: #"{"action":"#)))
+        socket.send(WebSocketFrame(fin: true, opcode: .continuation, data: ByteBuffer(string: #""ping"}"#)))
+        #expect(try await socket.nextText() == #"{"type":"pong"}"#)
+        await socket.close()
+    }
+
+    @Test func clientCloseIsAnsweredAndEndsSubscriptions() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let socket = try await fixture.authenticated(roles: [.user])
+        try await socket.subscribe(#"{"action":"subscribe","room":"a"}"#)
+        try await socket.subscribe(#"{"action":"subscribe","namespace":"/chat","room":"b"}"#)
+        socket.sendClose()
+        #expect(try await socket.nextClose()?.code == 1000)
+        let hub = fixture.hub
+        #expect(await hub.broadcaster.publish(type: "chat_message", data: [:], namespace: "/", rooms: ["a"], source: "test").delivered == 0)
+        #expect(await hub.broadcaster.publish(type: "chat_message", data: [:], namespace: "/chat", rooms: ["b"], source: "test").delivered == 0)
+        try await socket.waitForClose()
+    }
+}
+
+// MARK: - Fixture
+
+/// A hub with JWT auth behind a real ``HTTPServer`` on 127.0.0.1 (a free port).
+private struct StreamFixture {
+    /// A JWT secret long enough for ``HubConfiguration/validate()`` (32 bytes at least).
+    static let secret = "test-secret-for-the-stream-tests-0123456789"
+
+    let hub: Hub
+    let server: HTTPServer
+    let address: SocketAddress
+
+    static func start(_ configure: (inout HubConfiguration) -> Void = { _ in }) async throws -> StreamFixture {
+        var configuration = HubConfiguration()
+        configuration.jwtSecret = Self.secret
+        configuration.port = 0
+        configure(&configuration)
+        var logger = Logger(label: "stream-tests")
+        logger.logLevel = .critical
+        let group = MultiThreadedEventLoopGroup.singleton
+        let hub = try Hub(configuration: configuration, group: group, logger: logger)
+        let server = HTTPServer(configuration: .init(host: "127.0.0.1", port: 0), endpoints: hub.endpoints, group: group, logger: logger)
+        let address = try await server.start()
+        return StreamFixture(hub: hub, server: server, address: address)
+    }
+
+    func stop() {
+        let server = self.server
+        Task { await server.stopAccepting() }
+    }
+
+    func token(_ subject: String, roles: Set<Role>, rooms: Set<String>? = nil) -> String {
+        self.hub.authenticator.issueToken(subject: subject, roles: roles, rooms: rooms)!
+    }
+
+    func connect(_ uri: String = "/stream") async throws -> StreamTestSocket {
+        try await StreamTestSocket.connect(to: self.address, uri: uri)
+    }
+
+    /// A connection authenticated by query token (the `authenticated` message is consumed).
+    func authenticated(roles: Set<Role>, rooms: Set<String>? = nil) async throws -> StreamTestSocket {
+        let socket = try await self.connect("/stream?token=\(self.token("tester", roles: roles, rooms: rooms))")
+        let message = try await socket.nextJSON()
+        guard message["type"] == "authenticated" else { throw StreamTestError.unexpected("\(message)") }
+        return socket
+    }
+
+    /// One plain HTTP request on a fresh connection.
+    func http(_ method: HTTPMethod, _ uri: String) async throws -> StreamTestHTTPResponse {
+        try await StreamTestHTTPResponse.request(method, uri, to: self.address)
+    }
+}
+
+// MARK: - Minimal NIO clients (after Tests/EngineIOTests/Support/TestClients.swift)
+
+private enum StreamTestError: Error {
+    case timedOut(String)
+    case connectionClosed
+    case unexpected(String)
+}
+
+/// The guard on every wait: only bounds a hang.
+private let streamTestTimeout = TimeAmount.seconds(10)
+
+/// A thread-safe FIFO that handlers push into and one test task reads from, each read bounded by
+/// ``streamTestTimeout``. After ``finish()`` buffered elements are still delivered, then reads throw.
+private final class StreamTestQueue<Element: Sendable>: Sendable {
+    private struct State {
+        var buffer: [Element] = []
+        var finished = false
+        var waiter: (id: Int, continuation: CheckedContinuation<Element, any Error>)?
+        var nextWaiterID = 0
+    }
+
+    private enum Dequeue {
+        case element(Element)
+        case closed
+        case waiting(Int)
+    }
+
+    private let state = NIOLockedValueBox(State())
+    private let timerLoop: EventLoop = MultiThreadedEventLoopGroup.singleton.any()
+
+    func push(_ element: Element) {
+        let waiter = self.state.withLockedValue { state -> CheckedContinuation<Element, any Error>? in
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter.continuation
+            }
+            state.buffer.append(element)
+            return nil
+        }
+        waiter?.resume(returning: element)
+    }
+
+    func finish() {
+        let waiter = self.state.withLockedValue { state -> CheckedContinuation<Element, any Error>? in
+            state.finished = true
+            defer { state.waiter = nil }
+            return state.waiter?.continuation
+        }
+        waiter?.resume(throwing: StreamTestError.connectionClosed)
+    }
+
+    func next(_ what: String) async throws -> Element {
+        try await withCheckedThrowingContinuation { continuation in
+            let outcome = self.state.withLockedValue { state -> Dequeue in
+                if !state.buffer.isEmpty { return .element(state.buffer.removeFirst()) }
+                if state.finished { return .closed }
+                precondition(state.waiter == nil, "one reader at a time")
+                state.nextWaiterID += 1
+                state.waiter = (state.nextWaiterID, continuation)
+                return .waiting(state.nextWaiterID)
+            }
+            switch outcome {
+            case .element(let element): continuation.resume(returning: element)
+            case .closed: continuation.resume(throwing: StreamTestError.connectionClosed)
+            case .waiting(let id):
+                self.timerLoop.scheduleTask(in: streamTestTimeout) {
+                    let waiter = self.state.withLockedValue { state -> CheckedContinuation<Element, any Error>? in
+                        guard let waiter = state.waiter, waiter.id == id else { return nil }
+                        state.waiter = nil
+                        return waiter.continuation
+                    }
+                    waiter?.resume(throwing: StreamTestError.timedOut(what))
+                }
+            }
+        }
+    }
+}
+
+private func withStreamTestTimeout<Value: Sendable>(_ future: EventLoopFuture<Value>, _ what: String) async throws -> Value {
+    let promise = future.eventLoop.makePromise(of: Value.self)
+    future.cascade(to: promise)
+    let timer = future.eventLoop.scheduleTask(in: streamTestTimeout) { promise.fail(StreamTestError.timedOut(what)) }
+    defer { timer.cancel() }
+    return try await promise.futureResult.get()
+}
+
+/// A close frame's status code and reason.
+private struct StreamTestClose: Equatable {
+    var code: UInt16?
+    var reason: String
+}
+
+/// A frame the client received.
+private enum StreamTestMessage: Sendable, Equatable {
+    case text(String)
+    case binary([UInt8])
+    case close(code: UInt16?, reason: String)
+    case ping([UInt8])
+    case pong([UInt8])
+
+    init(_ frame: WebSocketFrame) {
+        var data = frame.unmaskedData
+        switch frame.opcode {
+        case .text: self = .text(String(decoding: data.readableBytesView, as: UTF8.self))
+        case .connectionClose:
+            let code = data.readInteger(as: UInt16.self)
+            self = .close(code: code, reason: data.readString(length: data.readableBytes) ?? "")
+        case .ping: self = .ping(Array(data.readableBytesView))
+        case .pong: self = .pong(Array(data.readableBytesView))
+        default: self = .binary(Array(data.readableBytesView))
+        }
+    }
+}
+
+private final class StreamTestFrameCollector: ChannelInboundHandler {
+    typealias InboundIn = WebSocketFrame
+    private let messages: StreamTestQueue<StreamTestMessage>
+
+    init(messages: StreamTestQueue<StreamTestMessage>) {
+        self.messages = messages
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        self.messages.push(StreamTestMessage(self.unwrapInboundIn(data)))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.messages.finish()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+/// Sends the upgrade request once connected; any answer but 101 fails the upgrade.
+private final class StreamTestUpgradeRequester: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    private let head: HTTPRequestHead
+    private let upgraded: EventLoopPromise<Void>
+    private var requestSent = false
+
+    init(head: HTTPRequestHead, upgraded: EventLoopPromise<Void>) {
+        self.head = head
+        self.upgraded = upgraded
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.sendRequest(context: context)
+        context.fireChannelActive()
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { self.sendRequest(context: context) }
+    }
+
+    private func sendRequest(context: ChannelHandlerContext) {
+        guard !self.requestSent else { return }
+        self.requestSent = true
+        context.write(self.wrapOutboundOut(.head(self.head)), promise: nil)
+        context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head(let head) = self.unwrapInboundIn(data) {
+            self.upgraded.fail(StreamTestError.unexpected("upgrade refused: \(head.status)"))
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.upgraded.fail(StreamTestError.connectionClosed)
+        context.fireChannelInactive()
+    }
+}
+
+/// A client WebSocket: frames it sends are masked; frames it receives are queued.
+private final class StreamTestSocket: Sendable {
+    let channel: Channel
+    private let messages: StreamTestQueue<StreamTestMessage>
+
+    private init(channel: Channel, messages: StreamTestQueue<StreamTestMessage>) {
+        self.channel = channel
+        self.messages = messages
+    }
+
+    static func connect(to address: SocketAddress, uri: String) async throws -> StreamTestSocket {
+        let messages = StreamTestQueue<StreamTestMessage>()
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let upgraded = loop.makePromise(of: Void.self)
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: uri, headers: ["Host": "localhost"])
+        let connect = ClientBootstrap(group: loop)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let requester = StreamTestUpgradeRequester(head: head, upgraded: upgraded)
+                    let boundRequester = NIOLoopBound(requester, eventLoop: channel.eventLoop)
+                    let upgrader = NIOWebSocketClientUpgrader(maxFrameSize: 1 << 24, automaticErrorHandling: false) { channel, _ in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(StreamTestFrameCollector(messages: messages))
+                            upgraded.succeed()
+                        }
+                    }
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(
+                        leftOverBytesStrategy: .forwardBytes,
+                        withClientUpgrade: (upgraders: [upgrader], completionHandler: { context in
+                            context.pipeline.syncOperations.removeHandler(boundRequester.value, promise: nil)
+                        }))
+                    try channel.pipeline.syncOperations.addHandler(requester)
+                }
+            }
+            .connect(to: address)
+        let channel = try await withStreamTestTimeout(connect, "connecting")
+        do {
+            try await withStreamTestTimeout(upgraded.futureResult, "the upgrade of \(uri)")
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+        return StreamTestSocket(channel: channel, messages: messages)
+    }
+
+    func send(_ frame: WebSocketFrame) {
+        var frame = frame
+        frame.maskKey = .random()
+        self.channel.writeAndFlush(frame, promise: nil)
+    }
+
+    func send(text: String) {
+        self.send(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: text)))
+    }
+
+    func send(bytes: [UInt8], opcode: WebSocketOpcode = .binary) {
+        self.send(WebSocketFrame(fin: true, opcode: opcode, data: ByteBuffer(bytes: bytes)))
+    }
+
+    func sendClose() {
+        var data = ByteBuffer()
+        data.write(webSocketErrorCode: .normalClosure)
+        self.send(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))
+    }
+
+    func next() async throws -> StreamTestMessage {
+        try await self.messages.next("a WebSocket frame")
+    }
+
+    func nextText() async throws -> String {
+        let message = try await self.next()
+        guard case .text(let text) = message else { throw StreamTestError.unexpected("expected a text frame, got \(message)") }
+        return text
+    }
+
+    func nextJSON() async throws -> JSONValue {
+        try JSONValue.parse(try await self.nextText())
+    }
+
+    func nextClose() async throws -> StreamTestClose? {
+        let message = try await self.next()
+        guard case .close(let code, let reason) = message else { throw StreamTestError.unexpected("expected a close frame, got \(message)") }
+        return StreamTestClose(code: code, reason: reason)
+    }
+
+    /// Sends `subscribe` and checks the answer is `subscribed`.
+    func subscribe(_ text: String) async throws {
+        self.send(text: text)
+        let answer = try await self.nextJSON()
+        guard answer["type"] == "subscribed" else { throw StreamTestError.unexpected("\(answer)") }
+    }
+
+    func waitForClose() async throws {
+        try await withStreamTestTimeout(self.channel.closeFuture, "the WebSocket to close")
+    }
+
+    func close() async {
+        try? await self.channel.close()
+    }
+}
+
+/// A complete plain HTTP response.
+private struct StreamTestHTTPResponse: Sendable {
+    var head: HTTPResponseHead
+    var body: ByteBuffer
+
+    var status: HTTPResponseStatus { self.head.status }
+    var headers: HTTPHeaders { self.head.headers }
+    var text: String { String(buffer: self.body) }
+
+    /// Sends one request on a fresh connection and returns the response.
+    static func request(_ method: HTTPMethod, _ uri: String, to address: SocketAddress) async throws -> StreamTestHTTPResponse {
+        let responses = StreamTestQueue<StreamTestHTTPResponse>()
+        let connect = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(Collector(responses: responses))
+                }
+            }
+            .connect(to: address)
+        let channel = try await withStreamTestTimeout(connect, "connecting")
+        var headers: HTTPHeaders = ["Host": "localhost"]
+        if method == .POST { headers.add(name: "Content-Length", value: "0") }
+        channel.write(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: headers)),
+                      promise: nil)
+        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        defer { channel.close(promise: nil) }
+        return try await responses.next("an HTTP response")
+    }
+
+    private final class Collector: ChannelInboundHandler {
+        typealias InboundIn = HTTPClientResponsePart
+        private let responses: StreamTestQueue<StreamTestHTTPResponse>
+        private var head: HTTPResponseHead?
+        private var body = ByteBuffer()
+
+        init(responses: StreamTestQueue<StreamTestHTTPResponse>) {
+            self.responses = responses
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch self.unwrapInboundIn(data) {
+            case .head(let head): self.head = head
+            case .body(var chunk): self.body.writeBuffer(&chunk)
+            case .end:
+                if let head = self.head { self.responses.push(StreamTestHTTPResponse(head: head, body: self.body)) }
+            }
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            self.responses.finish()
+            context.fireChannelInactive()
+        }
+    }
+}

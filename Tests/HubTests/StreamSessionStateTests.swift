@@ -1,0 +1,361 @@
+@testable import Hub
+import SocketIO
+import Testing
+
+/// ``StreamSessionState``: authentication, subscriptions, the replay/live hand-over, the
+/// slow-consumer bound and closing — the /stream protocol without I/O.
+@Suite struct StreamSessionStateTests {
+    typealias State = StreamSessionState
+    typealias Action = StreamSessionState.Action
+
+    static let admin = Principal(subject: "ada", roles: [.admin, .user])
+    static let user = Principal(subject: "uma", roles: [.user])
+
+    func authenticated(_ principal: Principal = Self.admin, pathRoom: String? = nil, maxSubscriptions: Int = 64,
+                       maxBufferedBytes: Int = 1000) -> State {
+        var state = State(pathRoom: pathRoom, maxSubscriptions: maxSubscriptions, maxBufferedBytes: maxBufferedBytes)
+        _ = state.start(queryToken: nil)
+        _ = state.authenticated(.success(principal))
+        return state
+    }
+
+    func event(_ type: String = "chat_message", room: String = "ops", namespace: String = "/", offset: UInt64?) -> HubEvent {
+        var event = HubEvent(type: type, namespace: namespace, room: room, data: ["n": .number(Double(offset ?? 0))], source: "test")
+        event.offset = offset
+        return event
+    }
+
+    func error(_ message: String, reason: String? = nil, namespace: String? = nil, room: String? = nil) -> Action {
+        .send(State.error(message, reason: reason, namespace: namespace, room: room))
+    }
+
+    /// Subscribes and starts the subscription with `latestOffset` and no history; returns its id.
+    func subscribeLive(_ state: inout State, room: String = "ops", types: [String]? = nil, latestOffset: UInt64 = 0) throws -> State.SubscriptionID {
+        var text = #"{"action":"subscribe","room":""# + room + #"""#
+        if let types { text += #","event_types":"# + JSONValue.array(types.map(JSONValue.string)).jsonString }
+        let actions = state.receive(text: text + "}")
+        guard case .startSubscription(let id, _, _) = try #require(actions.last) else {
+            Issue.record("expected startSubscription, got \(actions)")
+            return 0
+        }
+        _ = state.subscriptionStarted(id: id, latestOffset: latestOffset, history: [])
+        return id
+    }
+
+    // MARK: - Authentication
+
+    @Test func startWithoutTokenWaitsForAuthMessage() {
+        var state = State(pathRoom: nil, maxSubscriptions: 64, maxBufferedBytes: 1000)
+        #expect(state.start(queryToken: nil) == [.startAuthTimer])
+        #expect(state.phase == .awaitingAuth)
+    }
+
+    @Test func startWithQueryTokenChecksItAtOnce() {
+        var state = State(pathRoom: nil, maxSubscriptions: 64, maxBufferedBytes: 1000)
+        #expect(state.start(queryToken: "t0k") == [.authenticate(token: "t0k")])
+    }
+
+    @Test func beforeAuthOnlyAuthAndPingAreAccepted() {
+        var state = State(pathRoom: nil, maxSubscriptions: 64, maxBufferedBytes: 1000)
+        _ = state.start(queryToken: nil)
+        #expect(state.receive(text: #"{"action":"ping"}"#) == [.send(["type": "pong"])])
+        #expect(state.receive(text: #"{"action":"subscribe","room":"ops"}"#) == [error("not authenticated")])
+        #expect(state.receive(text: #"{"action":"unsubscribe","room":"ops"}"#) == [error("not authenticated")])
+        #expect(state.receive(text: #"{"action":"auth","token":"abc"}"#) == [.authenticate(token: "abc")])
+        #expect(state.phase == .awaitingAuth)
+    }
+
+    @Test func successfulAuthenticationAnnouncesUserAndSortedRoles() throws {
+        var state = State(pathRoom: nil, maxSubscriptions: 64, maxBufferedBytes: 1000)
+        _ = state.start(queryToken: nil)
+        let actions = state.authenticated(.success(Principal(subject: "ada", roles: [.user, .admin, .monitor])))
+        #expect(actions.count == 2)
+        #expect(actions.first == .cancelAuthTimer)
+        guard case .send(let message) = try #require(actions.last) else { Issue.record("\(actions)"); return }
+        #expect(message.jsonString == #"{"type":"authenticated","user":"ada","roles":["admin","monitor","user"]}"#)
+        #expect(state.phase == .authenticated(Principal(subject: "ada", roles: [.user, .admin, .monitor])))
+    }
+
+    @Test func secondAuthIsRefusedWithoutClosing() {
+        var state = authenticated()
+        #expect(state.receive(text: #"{"action":"auth","token":"x"}"#) == [error("already authenticated")])
+        #expect(state.phase == .authenticated(Self.admin))
+    }
+
+    @Test func failedAuthenticationSaysWhyAndCloses() {
+        var state = State(pathRoom: nil, maxSubscriptions: 64, maxBufferedBytes: 1000)
+        _ = state.start(queryToken: "bad")
+        #expect(state.authenticated(.failure(.unauthorized(reason: "invalid signature"))) == [
+            error("unauthorized", reason: "invalid signature"),
+            .cancelAuthTimer,
+            .close(code: .policyViolation, reason: "unauthorized"),
+        ])
+        #expect(state.phase == .closed)
+        #expect(state.receive(text: #"{"action":"ping"}"#) == [])
+    }
+
+    @Test func authTimeoutClosesWith1008() {
+        var state = State(pathRoom: nil, maxSubscriptions: 64, maxBufferedBytes: 1000)
+        _ = state.start(queryToken: nil)
+        #expect(state.authTimedOut() == [
+            error("authentication timeout"),
+            .cancelAuthTimer,
+            .close(code: .policyViolation, reason: "authentication timeout"),
+        ])
+        #expect(state.phase == .closed)
+        #expect(state.authenticated(.success(Self.admin)) == [])
+    }
+
+    @Test func authTimeoutAfterAuthenticationDoesNothing() {
+        var state = authenticated()
+        #expect(state.authTimedOut() == [])
+        #expect(state.phase == .authenticated(Self.admin))
+    }
+
+    @Test func pathRoomIsSubscribedInTheDefaultNamespaceOnAuthentication() throws {
+        var state = State(pathRoom: "lobby", maxSubscriptions: 64, maxBufferedBytes: 1000)
+        _ = state.start(queryToken: "t")
+        let actions = state.authenticated(.success(Self.user))
+        #expect(actions.last == .startSubscription(id: 1, filter: EventFilter(namespace: "/", room: "lobby"), since: nil))
+    }
+
+    @Test func forbiddenPathRoomIsAnErrorNotAClose() {
+        var state = State(pathRoom: "admin", maxSubscriptions: 64, maxBufferedBytes: 1000)
+        _ = state.start(queryToken: "t")
+        let actions = state.authenticated(.success(Self.user))
+        #expect(actions.last == error("forbidden", reason: "role required for room admin", namespace: "/", room: "admin"))
+        #expect(state.phase == .authenticated(Self.user))
+    }
+
+    // MARK: - Client messages
+
+    @Test func malformedMessagesAreAnsweredWithoutClosing() {
+        var state = authenticated()
+        #expect(state.receive(text: "not json") == [error("invalid JSON")])
+        #expect(state.receive(text: #"{"action":"dance"}"#) == [error("unknown action: dance")])
+        #expect(state.receive(text: #"{"action":"subscribe"}"#) == [error("missing field: room")])
+        #expect(state.receiveBinary() == [error("binary frames are not supported")])
+        #expect(state.receive(text: #"{"action":"ping"}"#) == [.send(["type": "pong"])])
+        #expect(state.phase == .authenticated(Self.admin))
+    }
+
+    // MARK: - Subscribing
+
+    @Test func subscribeStartsWithFilterAndSince() {
+        var state = authenticated()
+        let actions = state.receive(
+            text: #"{"action":"subscribe","namespace":"/monitoring","room":"ops","event_types":["alert_created"],"since":3}"#)
+        #expect(actions == [.startSubscription(
+            id: 1, filter: EventFilter(namespace: "/monitoring", room: "ops", types: ["alert_created"]), since: 3)])
+        #expect(state.subscriptionCount == 1)
+    }
+
+    @Test func subscribedReportsFieldsInOrder() throws {
+        var state = authenticated()
+        _ = state.receive(text: #"{"action":"subscribe","namespace":"/monitoring","room":"ops","event_types":["alert_created"]}"#)
+        let actions = state.subscriptionStarted(id: 1, latestOffset: 12, history: [])
+        guard case .send(let message) = try #require(actions.first) else { Issue.record("\(actions)"); return }
+        #expect(message.jsonString
+            == #"{"type":"subscribed","namespace":"/monitoring","room":"ops","event_types":["alert_created"],"latest_offset":12}"#)
+        #expect(actions.count == 1)
+    }
+
+    @Test func subscribedWithoutEventTypesSaysNull() throws {
+        var state = authenticated()
+        _ = state.receive(text: #"{"action":"subscribe","room":"ops"}"#)
+        let actions = state.subscriptionStarted(id: 1, latestOffset: 0, history: [])
+        guard case .send(let message) = try #require(actions.first) else { Issue.record("\(actions)"); return }
+        #expect(message.jsonString == #"{"type":"subscribed","namespace":"/","room":"ops","event_types":null,"latest_offset":0}"#)
+    }
+
+    @Test func subscribeChecksTheChannelPolicy() {
+        var user = authenticated(Self.user)
+        #expect(user.receive(text: #"{"action":"subscribe","namespace":"/nope","room":"r"}"#)
+            == [error("invalid namespace", namespace: "/nope", room: "r")])
+        #expect(user.receive(text: #"{"action":"subscribe","room":""}"#)
+            == [error("invalid room name", reason: "1 to 128 bytes", namespace: "/", room: "")])
+        let long = String(repeating: "r", count: 129)
+        #expect(user.receive(text: #"{"action":"subscribe","room":""# + long + #""}"#)
+            == [error("invalid room name", reason: "1 to 128 bytes", namespace: "/", room: long)])
+        #expect(user.receive(text: #"{"action":"subscribe","namespace":"/monitoring","room":"ops"}"#)
+            == [error("forbidden", reason: "role required for /monitoring", namespace: "/monitoring", room: "ops")])
+        #expect(user.receive(text: #"{"action":"subscribe","namespace":"/admin","room":"ops"}"#)
+            == [error("forbidden", reason: "role required for /admin", namespace: "/admin", room: "ops")])
+        #expect(user.receive(text: #"{"action":"subscribe","room":"monitoring"}"#)
+            == [error("forbidden", reason: "role required for room monitoring", namespace: "/", room: "monitoring")])
+        #expect(user.subscriptionCount == 0)
+
+        var granted = authenticated(Principal(subject: "g", roles: [.user], rooms: ["lobby"]))
+        #expect(granted.receive(text: #"{"action":"subscribe","namespace":"/chat","room":"other"}"#)
+            == [error("forbidden", reason: "room not granted", namespace: "/chat", room: "other")])
+        #expect(granted.receive(text: #"{"action":"subscribe","namespace":"/chat","room":"lobby"}"#)
+            == [.startSubscription(id: 1, filter: EventFilter(namespace: "/chat", room: "lobby"), since: nil)])
+    }
+
+    @Test func subscribingAgainReplacesTheSubscription() throws {
+        var state = authenticated()
+        let first = try subscribeLive(&state, room: "ops")
+        let actions = state.receive(text: #"{"action":"subscribe","room":"ops","event_types":["task_failed"]}"#)
+        #expect(actions == [
+            .endSubscription(id: first),
+            .startSubscription(id: first + 1, filter: EventFilter(namespace: "/", room: "ops", types: ["task_failed"]), since: nil),
+        ])
+        #expect(state.subscriptionCount == 1)
+        // A late event for the old subscription is dropped.
+        _ = state.subscriptionStarted(id: first + 1, latestOffset: 0, history: [])
+        #expect(state.receive(event: event("task_failed", offset: 1), subscription: first) == [])
+        let failed = event("task_failed", offset: 1)
+        #expect(state.receive(event: failed, subscription: first + 1) == [.send(State.eventMessage(failed))])
+    }
+
+    @Test func subscriptionsAreBounded() throws {
+        var state = authenticated(maxSubscriptions: 2)
+        _ = try subscribeLive(&state, room: "a")
+        _ = try subscribeLive(&state, room: "b")
+        #expect(state.receive(text: #"{"action":"subscribe","room":"c"}"#)
+            == [error("too many subscriptions", reason: "at most 2 per connection", namespace: "/", room: "c")])
+        // Replacing one at the limit is fine; so is a new one after an unsubscribe.
+        #expect(state.receive(text: #"{"action":"subscribe","room":"a"}"#).last
+            == .startSubscription(id: 3, filter: EventFilter(namespace: "/", room: "a"), since: nil))
+        _ = state.receive(text: #"{"action":"unsubscribe","room":"b"}"#)
+        #expect(state.receive(text: #"{"action":"subscribe","room":"c"}"#)
+            == [.startSubscription(id: 4, filter: EventFilter(namespace: "/", room: "c"), since: nil)])
+    }
+
+    @Test func startingAnEndedSubscriptionUnregistersIt() {
+        var state = authenticated()
+        #expect(state.subscriptionStarted(id: 9, latestOffset: 3, history: []) == [.endSubscription(id: 9)])
+    }
+
+    // MARK: - Replay and live events
+
+    @Test func replaySendsKeptEventsAfterSinceUpToTheLatestOffset() throws {
+        var state = authenticated()
+        _ = state.receive(text: #"{"action":"subscribe","room":"ops","since":2}"#)
+        // History read after the latest offset (5) may already hold a newer event (6): it will come live.
+        let history = (3...6).map { event(offset: $0) }
+        let actions = state.subscriptionStarted(id: 1, latestOffset: 5, history: history)
+        #expect(Array(actions.dropFirst()) == history.prefix(3).map { Action.replay(State.eventMessage($0)) })
+        // Live: 4 and 5 were replayed, 6 was not.
+        #expect(state.receive(event: event(offset: 5), subscription: 1) == [])
+        let six = event(offset: 6)
+        #expect(state.receive(event: six, subscription: 1) == [.send(State.eventMessage(six))])
+    }
+
+    @Test func replayKeepsOnlyWantedTypes() throws {
+        var state = authenticated()
+        _ = state.receive(text: #"{"action":"subscribe","room":"ops","event_types":["task_failed"],"since":0}"#)
+        let history = [event("chat_message", offset: 1), event("task_failed", offset: 2), event("chat_message", offset: 3)]
+        let actions = state.subscriptionStarted(id: 1, latestOffset: 3, history: history)
+        #expect(actions.count == 2)
+        #expect(actions.last == .replay(State.eventMessage(history[1])))
+    }
+
+    @Test func withoutSinceNothingIsReplayedAndOnlyNewerEventsAreLive() {
+        var state = authenticated()
+        _ = state.receive(text: #"{"action":"subscribe","room":"ops"}"#)
+        #expect(state.subscriptionStarted(id: 1, latestOffset: 7, history: [event(offset: 7)]).count == 1)
+        #expect(state.receive(event: event(offset: 7), subscription: 1) == [])
+        #expect(state.receive(event: event(offset: 8), subscription: 1) == [.send(State.eventMessage(event(offset: 8)))])
+    }
+
+    @Test func eventsArrivingWhileStartingAreBufferedAndDeduplicated() {
+        var state = authenticated()
+        _ = state.receive(text: #"{"action":"subscribe","room":"ops","since":0}"#)
+        let four = event(offset: 4)
+        let five = event(offset: 5)
+        let ephemeral = event("typing_indicator", offset: nil)
+        #expect(state.receive(event: four, subscription: 1) == [])
+        #expect(state.receive(event: ephemeral, subscription: 1) == [])
+        #expect(state.receive(event: five, subscription: 1) == [])
+        // The same event (4) both in the history read and delivered live while starting: sent once.
+        let history = (1...3).map { event(offset: $0) } + [four]
+        let actions = state.subscriptionStarted(id: 1, latestOffset: 4, history: history)
+        #expect(actions.count == 1 + 4 + 2)
+        #expect(Array(actions.suffix(2)) == [.send(State.eventMessage(ephemeral)), .send(State.eventMessage(five))])
+        #expect(actions.filter { $0 == .replay(State.eventMessage(four)) || $0 == .send(State.eventMessage(four)) }.count == 1)
+    }
+
+    @Test func liveEventsOfUnwantedTypesAreDropped() throws {
+        var state = authenticated()
+        let id = try subscribeLive(&state, types: ["alert_created"])
+        #expect(state.receive(event: event("chat_message", offset: 1), subscription: id) == [])
+        let alert = event("alert_created", offset: 2)
+        #expect(state.receive(event: alert, subscription: id) == [.send(State.eventMessage(alert))])
+    }
+
+    @Test func ephemeralEventsAreAlwaysLive() throws {
+        var state = authenticated()
+        let id = try subscribeLive(&state, latestOffset: 50)
+        let typing = event("typing_indicator", offset: nil)
+        #expect(state.receive(event: typing, subscription: id) == [.send(State.eventMessage(typing))])
+    }
+
+    @Test func eventMessageWrapsTheEventJSON() {
+        let event = event(offset: 3)
+        #expect(State.eventMessage(event).jsonString == #"{"type":"event","event":"# + event.json.jsonString + "}")
+    }
+
+    // MARK: - Unsubscribing
+
+    @Test func unsubscribeEndsTheSubscription() throws {
+        var state = authenticated()
+        let id = try subscribeLive(&state, room: "ops")
+        let actions = state.receive(text: #"{"action":"unsubscribe","namespace":"/","room":"ops"}"#)
+        #expect(actions == [.endSubscription(id: id), .send(["type": "unsubscribed", "namespace": "/", "room": "ops"])])
+        if case .send(let message) = actions.last {
+            #expect(message.jsonString == #"{"type":"unsubscribed","namespace":"/","room":"ops"}"#)
+        }
+        #expect(state.receive(event: event(offset: 1), subscription: id) == [])
+        #expect(state.subscriptionCount == 0)
+    }
+
+    @Test func unsubscribeFromSomethingNotSubscribedIsAnError() throws {
+        var state = authenticated()
+        _ = try subscribeLive(&state, room: "ops")
+        #expect(state.receive(text: #"{"action":"unsubscribe","namespace":"/chat","room":"ops"}"#)
+            == [error("not subscribed", namespace: "/chat", room: "ops")])
+        #expect(state.subscriptionCount == 1)
+    }
+
+    // MARK: - Slow consumer and closing
+
+    @Test func slowConsumerIsClosedOnceTheBoundIsPassedWhileNotWritable() throws {
+        var state = authenticated(maxBufferedBytes: 100)
+        let a = try subscribeLive(&state, room: "a")
+        let b = try subscribeLive(&state, room: "b")
+        #expect(state.wrote(bytes: 60, channelWritable: false) == [])
+        #expect(state.wrote(bytes: 40, channelWritable: false) == [])
+        #expect(state.wrote(bytes: 1, channelWritable: false) == [
+            .endSubscription(id: a), .endSubscription(id: b), .close(code: .policyViolation, reason: "slow consumer"),
+        ])
+        #expect(state.phase == .closed)
+        #expect(state.wrote(bytes: 1000, channelWritable: false) == [])
+    }
+
+    @Test func becomingWritableResetsTheCount() {
+        var state = authenticated(maxBufferedBytes: 100)
+        #expect(state.wrote(bytes: 90, channelWritable: false) == [])
+        #expect(state.wrote(bytes: 90, channelWritable: true) == [])
+        #expect(state.wrote(bytes: 90, channelWritable: false) == [])
+        #expect(state.phase == .authenticated(Self.admin))
+    }
+
+    @Test func closeEndsSubscriptionsOnce() throws {
+        var state = authenticated()
+        let id = try subscribeLive(&state)
+        #expect(state.close(code: .dataInconsistentWithMessage, reason: "invalid UTF-8")
+            == [.endSubscription(id: id), .close(code: .dataInconsistentWithMessage, reason: "invalid UTF-8")])
+        #expect(state.close(code: .normalClosure, reason: "") == [])
+        #expect(state.connectionClosed() == [])
+        #expect(state.receive(event: event(offset: 1), subscription: id) == [])
+        #expect(state.receiveBinary() == [])
+    }
+
+    @Test func connectionGoneBeforeAuthStopsTheTimer() {
+        var state = State(pathRoom: nil, maxSubscriptions: 64, maxBufferedBytes: 1000)
+        _ = state.start(queryToken: nil)
+        #expect(state.connectionClosed() == [.cancelAuthTimer])
+        #expect(state.start(queryToken: nil) == [])
+    }
+}
