@@ -18,7 +18,8 @@ public struct EngineConfiguration: Sendable {
     public var pingInterval: TimeAmount = .milliseconds(25_000)
     /// How long the server waits for the pong after a ping before closing the session. Default 20 000 ms.
     public var pingTimeout: TimeAmount = .milliseconds(20_000)
-    /// How long a WebSocket upgrade may take from the `2probe` to the `5` packet. Default 10 000 ms.
+    /// How long a WebSocket upgrade may take, from the candidate WebSocket's handshake to its `5`
+    /// packet (as engine.io). Default 10 000 ms.
     public var upgradeTimeout: TimeAmount = .milliseconds(10_000)
     /// The largest message, polling request body or WebSocket frame accepted, in bytes; sent to
     /// clients as `maxPayload`. Default 1 000 000.

@@ -89,22 +89,22 @@ public final class EngineServer: HTTPEndpoint, @unchecked Sendable {
         }
         let query = request.target.query
         if let error = self.verifyCommon(query: query) {
-            sink.send(self.errorResponse(error))
+            sink.send(self.errorResponse(error, for: request.head))
             return
         }
         let transport = EngineTransportKind(rawValue: query["transport"] ?? "")!
         if transport == .websocket, !self.originAllowed(request.head) {
             // The upgrader refused a WebSocket from an origin outside the CORS allowlist.
-            sink.send(self.errorResponse(.forbidden))
+            sink.send(self.errorResponse(.forbidden, for: request.head))
             return
         }
         if let sid = query["sid"] {
             guard let session = self.session(id: sid) else {
-                sink.send(self.errorResponse(.sessionIDUnknown))
+                sink.send(self.errorResponse(.sessionIDUnknown, for: request.head))
                 return
             }
             guard transport == .polling else {
-                sink.send(self.errorResponse(.badRequest))
+                sink.send(self.errorResponse(.badRequest, for: request.head))
                 return
             }
             let method = request.head.method
@@ -113,18 +113,18 @@ public final class EngineServer: HTTPEndpoint, @unchecked Sendable {
                 switch method {
                 case .GET: session.handlePoll(sink: sink)
                 case .POST: session.handlePost(body: body, sink: sink)
-                default: sink.send(self.errorResponse(.badRequest))
+                default: sink.send(self.errorResponse(.badRequest, for: request.head))
                 }
             }
             return
         }
         guard request.head.method == .GET else {
-            sink.send(self.errorResponse(.badHandshakeMethod))
+            sink.send(self.errorResponse(.badHandshakeMethod, for: request.head))
             return
         }
         guard transport == .polling else {
             // transport=websocket without an Upgrade (or with one the upgrader refused).
-            sink.send(self.errorResponse(.badRequest))
+            sink.send(self.errorResponse(.badRequest, for: request.head))
             return
         }
         let handshake = EngineHandshake(head: request.head, query: query, remoteAddress: request.remoteAddress)
@@ -180,7 +180,12 @@ public final class EngineServer: HTTPEndpoint, @unchecked Sendable {
             return channel.eventLoop.makeFailedFuture(error)
         }
         if isCandidate {
-            session.eventLoop.execute { session.offerUpgradeCandidate(transport) }
+            // On the same loop, attach now: frames read right after the 101 go straight to the session.
+            if session.eventLoop.inEventLoop {
+                session.offerUpgradeCandidate(transport)
+            } else {
+                session.eventLoop.execute { session.offerUpgradeCandidate(transport) }
+            }
         } else {
             session.attachInitialWebSocket(transport)
             self.start(session)
@@ -223,9 +228,14 @@ public final class EngineServer: HTTPEndpoint, @unchecked Sendable {
         return cors.allows(origin: origin)
     }
 
-    /// The answer to a refused request: the error's status and `{"code":…,"message":…}`.
-    func errorResponse(_ error: EngineError) -> HTTPServerResponse {
-        .json(error.httpStatus, error.jsonBody)
+    /// The answer to a refused request: the error's status and `{"code":…,"message":…}`, with CORS
+    /// headers for `head`'s origin so a browser can read it.
+    func errorResponse(_ error: EngineError, for head: HTTPRequestHead? = nil) -> HTTPServerResponse {
+        var response = HTTPServerResponse.json(error.httpStatus, error.jsonBody)
+        if let head {
+            response.headers.add(contentsOf: self.corsHeaders(for: head))
+        }
+        return response
     }
 
     /// CORS headers for a request, if CORS is configured and the origin is allowed.

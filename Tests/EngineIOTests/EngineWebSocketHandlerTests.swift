@@ -71,6 +71,16 @@ struct EngineWebSocketHandlerTests {
         #expect(fixture.handler.messages.isEmpty)
     }
 
+    @Test func fragmentationErrorIsClosedWith1002() throws {
+        let fixture = try HandlerFixture(aggregate: true)
+        // A continuation with no text or binary frame before it.
+        try fixture.channel.writeInbound(clientFrame(.continuation, bytes: Array("4abc".utf8), fin: true))
+
+        let close = try #require(try fixture.channel.readOutbound(as: WebSocketFrame.self))
+        #expect(closeCode(close) == 1002)
+        #expect(fixture.handler.messages.isEmpty)
+    }
+
     @Test func textPacketsAreDecodedAndDelivered() throws {
         let fixture = try HandlerFixture(maxMessageSize: 8)
         try fixture.channel.writeInbound(clientFrame(.text, bytes: Array("4héllo!".utf8)))  // 8 bytes: at the limit

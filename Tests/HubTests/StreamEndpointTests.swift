@@ -324,6 +324,49 @@ import Testing
         await socket.close()
     }
 
+    @Test func aClientThatStopsReadingIsClosedAsASlowConsumer() async throws {
+        let fixture = try await StreamFixture.start {
+            $0.maxHttpBufferSize = 64 * 1024
+            $0.historySize = 10
+        }
+        defer { fixture.stop() }
+        let socket = try await fixture.authenticated(roles: [.user])
+        try await socket.subscribe(#"{"action":"subscribe","room":"firehose"}"#)
+        try await socket.channel.setOption(ChannelOptions.autoRead, value: false).get()
+
+        // Publish until the hub drops the subscription on its own. The bound only guards against a
+        // hang: the socket buffers between the two ends hold a few megabytes at most.
+        let pad = JSONValue.string(String(repeating: "x", count: 8192))
+        let bound = 10_000
+        var published = 0
+        while published < bound {
+            published += 1
+            let result = await fixture.hub.broadcaster.publish(type: "chat_message", data: ["pad": pad], namespace: "/",
+                                                               rooms: ["firehose"], source: "test")
+            if result.delivered == 0 { break }
+        }
+        #expect(published < bound, "the hub kept writing to a client that does not read")
+
+        // Reading again: whatever was buffered, then (unless the grace period ran out first) the close frame.
+        try await socket.channel.setOption(ChannelOptions.autoRead, value: true).get()
+        socket.channel.read()
+        var close: StreamTestClose?
+        reading: while true {
+            do {
+                if case .close(let code, let reason) = try await socket.next() {
+                    close = StreamTestClose(code: code, reason: reason)
+                    break reading
+                }
+            } catch StreamTestError.connectionClosed {
+                break reading
+            }
+        }
+        if let close {
+            #expect(close == StreamTestClose(code: 1008, reason: "slow consumer"))
+        }
+        try await socket.waitForClose()
+    }
+
     @Test func clientCloseIsAnsweredAndEndsSubscriptions() async throws {
         let fixture = try await StreamFixture.start()
         defer { fixture.stop() }
@@ -527,40 +570,49 @@ private final class StreamTestFrameCollector: ChannelInboundHandler {
     }
 }
 
-/// Sends the upgrade request once connected; any answer but 101 fails the upgrade.
-private final class StreamTestUpgradeRequester: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
+/// The handshake, without NIO's upgrade machinery (whose deferred handler removal can lose frames
+/// a server sends right before closing): writes the upgrade request when the connection is active,
+/// reads the response head, and passes every byte after it on to the WebSocket frame decoder.
+private final class StreamTestHandshake: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
-    private let head: HTTPRequestHead
+    private let uri: String
     private let upgraded: EventLoopPromise<Void>
-    private var requestSent = false
+    private var head = ByteBuffer()
+    private var isUpgraded = false
 
-    init(head: HTTPRequestHead, upgraded: EventLoopPromise<Void>) {
-        self.head = head
+    init(uri: String, upgraded: EventLoopPromise<Void>) {
+        self.uri = uri
         self.upgraded = upgraded
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        self.sendRequest(context: context)
+        let request = "GET \(self.uri) HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        context.writeAndFlush(self.wrapOutboundOut(ByteBuffer(string: request)), promise: nil)
         context.fireChannelActive()
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { self.sendRequest(context: context) }
-    }
-
-    private func sendRequest(context: ChannelHandlerContext) {
-        guard !self.requestSent else { return }
-        self.requestSent = true
-        context.write(self.wrapOutboundOut(.head(self.head)), promise: nil)
-        context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
-    }
-
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head(let head) = self.unwrapInboundIn(data) {
-            self.upgraded.fail(StreamTestError.unexpected("upgrade refused: \(head.status)"))
-            context.close(promise: nil)
+        var bytes = self.unwrapInboundIn(data)
+        if self.isUpgraded {
+            return context.fireChannelRead(self.wrapInboundOut(bytes))
+        }
+        self.head.writeBuffer(&bytes)
+        let view = self.head.readableBytesView
+        guard let end = view.firstRange(of: Array("\r\n\r\n".utf8)) else { return }
+        let headText = String(decoding: view[..<end.lowerBound], as: UTF8.self)
+        guard headText.hasPrefix("HTTP/1.1 101") else {
+            self.upgraded.fail(StreamTestError.unexpected("upgrade refused: \(headText)"))
+            return context.close(promise: nil)
+        }
+        self.isUpgraded = true
+        self.upgraded.succeed()
+        self.head.moveReaderIndex(to: end.upperBound)
+        if self.head.readableBytes > 0 {
+            context.fireChannelRead(self.wrapInboundOut(self.head))
         }
     }
 
@@ -584,24 +636,15 @@ private final class StreamTestSocket: Sendable {
         let messages = StreamTestQueue<StreamTestMessage>()
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let upgraded = loop.makePromise(of: Void.self)
-        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: uri, headers: ["Host": "localhost"])
         let connect = ClientBootstrap(group: loop)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let requester = StreamTestUpgradeRequester(head: head, upgraded: upgraded)
-                    let boundRequester = NIOLoopBound(requester, eventLoop: channel.eventLoop)
-                    let upgrader = NIOWebSocketClientUpgrader(maxFrameSize: 1 << 24, automaticErrorHandling: false) { channel, _ in
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(StreamTestFrameCollector(messages: messages))
-                            upgraded.succeed()
-                        }
-                    }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(
-                        leftOverBytesStrategy: .forwardBytes,
-                        withClientUpgrade: (upgraders: [upgrader], completionHandler: { context in
-                            context.pipeline.syncOperations.removeHandler(boundRequester.value, promise: nil)
-                        }))
-                    try channel.pipeline.syncOperations.addHandler(requester)
+                    try channel.pipeline.syncOperations.addHandlers([
+                        StreamTestHandshake(uri: uri, upgraded: upgraded),
+                        ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 24)),
+                        WebSocketFrameEncoder(),
+                        StreamTestFrameCollector(messages: messages),
+                    ])
                 }
             }
             .connect(to: address)

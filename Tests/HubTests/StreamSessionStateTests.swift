@@ -256,7 +256,8 @@ import Testing
         _ = state.receive(text: #"{"action":"subscribe","room":"ops"}"#)
         #expect(state.subscriptionStarted(id: 1, latestOffset: 7, history: [event(offset: 7)]).count == 1)
         #expect(state.receive(event: event(offset: 7), subscription: 1) == [])
-        #expect(state.receive(event: event(offset: 8), subscription: 1) == [.send(State.eventMessage(event(offset: 8)))])
+        let eight = event(offset: 8)
+        #expect(state.receive(event: eight, subscription: 1) == [.send(State.eventMessage(eight))])
     }
 
     @Test func eventsArrivingWhileStartingAreBufferedAndDeduplicated() {

@@ -157,7 +157,13 @@ public final class EngineSession: @unchecked Sendable {
         let pingInterval = self.configuration.pingInterval.nanoseconds / 1_000_000
         let pingTimeout = self.configuration.pingTimeout.nanoseconds / 1_000_000
         let json = #"{"sid":"\#(self.id)","upgrades":[\#(upgradeList)],"pingInterval":\#(pingInterval),"pingTimeout":\#(pingTimeout),"maxPayload":\#(self.configuration.maxHttpBufferSize)}"#
-        self.send(EngineCodec.encode(.open(json), allocator: ByteBufferAllocator()))
+        // The open packet goes out first and is not counted against maxBufferedBytes.
+        let open = EngineCodec.encode(.open(json), allocator: ByteBufferAllocator())
+        if let ws = self.webSocket {
+            ws.send(CollectionOfOne(open))
+        } else {
+            self.buffer.append(open)
+        }
         self.armHeartbeat(at: self.state.firstHeartbeatDeadline)
     }
 
@@ -218,9 +224,9 @@ public final class EngineSession: @unchecked Sendable {
         }
         switch self.state.pollArrived(bufferIsEmpty: self.buffer.isEmpty) {
         case .reject(let error):
-            sink.send(self.server.errorResponse(error))
+            sink.send(self.server.errorResponse(error, for: self.handshake.head))
         case .rejectAndClose:
-            sink.send(self.server.errorResponse(.badRequest))
+            sink.send(self.server.errorResponse(.badRequest, for: self.handshake.head))
             self.close(reason: .transportError)
         case .respondNoop:
             self.polling?.respond(sink, with: [EngineCodec.encode(.noop, allocator: ByteBufferAllocator())])
@@ -248,14 +254,14 @@ public final class EngineSession: @unchecked Sendable {
             self.close(reason: .pingTimeout)
         }
         if let error = self.state.postArrived() {
-            sink.send(self.server.errorResponse(error))
+            sink.send(self.server.errorResponse(error, for: self.handshake.head))
             return
         }
         let packets: [EnginePacket]
         do {
             packets = try EngineCodec.decodePayload(body ?? ByteBuffer())
         } catch {
-            sink.send(self.server.errorResponse(.badRequest))
+            sink.send(self.server.errorResponse(.badRequest, for: self.handshake.head))
             self.close(reason: .parseError)
             return
         }

@@ -19,11 +19,12 @@ enum APIRoute: String, Sendable, CaseIterable {
 
     /// The route of a request path; a trailing `/` is ignored.
     init?(path: String) {
-        var path = path
-        if path.count > 1, path.hasSuffix("/") {
-            path.removeLast()
+        // By bytes: a combining mark after the last "/" would make it part of another character.
+        if path.utf8.count > 1, path.utf8.last == UInt8(ascii: "/") {
+            self.init(rawValue: String(decoding: path.utf8.dropLast(), as: UTF8.self))
+        } else {
+            self.init(rawValue: path)
         }
-        self.init(rawValue: path)
     }
 
     /// The one method the route takes.

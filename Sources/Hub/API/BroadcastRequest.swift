@@ -4,7 +4,9 @@ import SocketIO
 /// `{"namespace": "/monitoring", "room": "ops" | "rooms": ["…"], "event": "alert_created", "data": {…}}`.
 ///
 /// `namespace` defaults to `/` and must be one of the hub's namespaces; `room` and `rooms` may be
-/// combined (duplicates are dropped); with neither, the event goes to the whole namespace.
+/// combined (duplicates are dropped); with neither, the event goes to the whole namespace. Other
+/// members, and `null` for an optional one, are refused, so that the OpenAPI schema
+/// (`additionalProperties: false`) and the server agree.
 struct BroadcastRequest: Sendable, Hashable {
     /// The namespace.
     var namespace: String
@@ -17,13 +19,16 @@ struct BroadcastRequest: Sendable, Hashable {
 
     /// Reads and validates one event description; `position` names it in messages (`"events[2]"`).
     ///
-    /// Checks, in order: an object; `event` a catalogue event; `data` an object; `namespace` a
-    /// known namespace; `room` a string and `rooms` an array of strings, each a valid room name.
-    /// Room grants are checked by the caller.
+    /// Checks, in order: an object; no unknown members; `event` a catalogue event; `data` an
+    /// object; `namespace` a known namespace; `room` a string and `rooms` an array of strings, each
+    /// a valid room name. Room grants are checked by the caller.
     init(_ value: JSONValue, namespaces: Set<String>, position: String? = nil) throws(APIError) {
         let prefix = position.map { "\($0)." } ?? ""
         guard let object = value.objectValue else {
             throw .badRequest("\(position ?? "body") must be a JSON object")
+        }
+        if let unknown = object.keys.first(where: { !Self.members.contains($0) }) {
+            throw .badRequest("\(position.map { "\($0): " } ?? "")unknown member \"\(unknown)\" (expected namespace, room, rooms, event, data)")
         }
         guard let event = object["event"]?.stringValue else {
             throw .badRequest("\(prefix)event must be a string naming a catalogue event")
@@ -36,7 +41,7 @@ struct BroadcastRequest: Sendable, Hashable {
         }
 
         var namespace = "/"
-        if let value = object["namespace"], !value.isNull {
+        if let value = object["namespace"] {
             guard let name = value.stringValue else {
                 throw .badRequest("\(prefix)namespace must be a string")
             }
@@ -47,13 +52,13 @@ struct BroadcastRequest: Sendable, Hashable {
         }
 
         var rooms: [String] = []
-        if let value = object["room"], !value.isNull {
+        if let value = object["room"] {
             guard let room = value.stringValue else {
                 throw .badRequest("\(prefix)room must be a string")
             }
             rooms.append(room)
         }
-        if let value = object["rooms"], !value.isNull {
+        if let value = object["rooms"] {
             guard let list = value.arrayValue else {
                 throw .badRequest("\(prefix)rooms must be an array of strings")
             }
@@ -64,8 +69,8 @@ struct BroadcastRequest: Sendable, Hashable {
                 rooms.append(room)
             }
         }
-        for room in rooms where room.isEmpty || room.utf8.count > ChannelPolicy.maxRoomNameLength {
-            throw .badRequest("\(prefix)room names must be 1 to \(ChannelPolicy.maxRoomNameLength) bytes long")
+        for room in rooms where !Self.isValidRoomName(room) {
+            throw .badRequest("\(prefix)\(Self.roomNameRule)")
         }
         var seen = Set<String>()
         self.rooms = rooms.filter { seen.insert($0).inserted }
@@ -73,6 +78,21 @@ struct BroadcastRequest: Sendable, Hashable {
         self.event = event
         self.data = data
     }
+
+    /// Whether `room` is an acceptable room name for the API: 1 to 128 Unicode code points.
+    ///
+    /// Code points rather than ``ChannelPolicy``'s UTF-8 bytes, because that is what the OpenAPI
+    /// schema's `maxLength` counts, and the schema and the server must agree. For ASCII names the
+    /// two limits are the same.
+    static func isValidRoomName(_ room: String) -> Bool {
+        !room.isEmpty && room.unicodeScalars.count <= ChannelPolicy.maxRoomNameLength
+    }
+
+    /// The message for a room name ``isValidRoomName(_:)`` refuses.
+    static let roomNameRule = "room names must be 1 to \(ChannelPolicy.maxRoomNameLength) characters long"
+
+    /// The members an event description may have.
+    static let members: Set<String> = ["namespace", "room", "rooms", "event", "data"]
 
     /// Whether `principal` may publish this event: its room grant must include every target room,
     /// and a namespace-wide publish needs an unrestricted grant.

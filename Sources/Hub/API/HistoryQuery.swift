@@ -16,25 +16,28 @@ struct HistoryQuery: Sendable, Hashable {
     init(_ query: QueryParameters, maxLimit: Int) throws(APIError) {
         let namespace = query["namespace"] ?? ""
         self.namespace = namespace.isEmpty ? "/" : namespace
-        guard self.namespace.hasPrefix("/") else {
+        // Compared by bytes: `hasPrefix` compares characters, and "/" followed by a combining
+        // mark is one character that is not "/".
+        guard self.namespace.utf8.first == UInt8(ascii: "/") else {
             throw .badRequest("namespace must start with \"/\"")
         }
         guard let room = query["room"], !room.isEmpty else {
             throw .badRequest("room is required")
         }
-        guard room.utf8.count <= ChannelPolicy.maxRoomNameLength else {
-            throw .badRequest("room names must be 1 to \(ChannelPolicy.maxRoomNameLength) bytes long")
+        guard BroadcastRequest.isValidRoomName(room) else {
+            throw .badRequest(BroadcastRequest.roomNameRule)
         }
         self.room = room
-        if let text = query["since"], !text.isEmpty {
-            guard let since = UInt64(text) else {
+        if let text = query["since"] {
+            // Int64 rather than UInt64: the OpenAPI schema's int64 bounds, exactly.
+            guard let since = Int64(text), since >= 0 else {
                 throw .badRequest("since must be a non-negative integer offset")
             }
-            self.since = since
+            self.since = UInt64(since)
         } else {
             self.since = 0
         }
-        if let text = query["limit"], !text.isEmpty {
+        if let text = query["limit"] {
             guard let limit = Int(text), limit >= 1 else {
                 throw .badRequest("limit must be a positive integer")
             }

@@ -34,7 +34,8 @@ public struct HubAPIEndpoint: HTTPEndpoint {
     /// `/api` and everything under `/api/`, `/healthz` and `/metrics` — except paths of the
     /// Engine.IO endpoint, should it be mounted under `/api/`.
     public func matches(path: String) -> Bool {
-        guard path == "/api" || path.hasPrefix("/api/") || APIRoute(path: path) != nil else { return false }
+        // Compared by bytes, not characters (a combining mark after "/" would hide the slash).
+        guard path == "/api" || path.utf8.starts(with: "/api/".utf8) || APIRoute(path: path) != nil else { return false }
         return !self.hub.io.engine.matches(path: path)
     }
 
@@ -124,8 +125,8 @@ public struct HubAPIEndpoint: HTTPEndpoint {
         let requests: [BroadcastRequest]
         let batch: Bool
         if let events = body["events"] {
-            guard body["event"] == nil else {
-                throw .badRequest("send either event or events, not both")
+            guard body.objectValue?.count == 1 else {
+                throw .badRequest("a batch is {\"events\": [...]} without other members")
             }
             guard let list = events.arrayValue, !list.isEmpty else {
                 throw .badRequest("events must be a non-empty array")

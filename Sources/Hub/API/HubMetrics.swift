@@ -76,7 +76,19 @@ public final class HubMetrics: Sendable {
         for kind in EngineTransportKind.allCases {
             _ = registry.makeGauge(descriptor: Self.connectionsByTransport, labels: [("transport", kind.rawValue)])
         }
+        for reason in Self.knownAuthFailureReasons {
+            _ = registry.makeCounter(descriptor: Self.authFailures, labels: [("reason", reason)])
+        }
     }
+
+    /// The reasons exported at 0 from the start (so dashboards and alerts see the series before the
+    /// first failure): ``TokenAuthenticator``'s 401 reasons and the API's 403 reasons. A reason not
+    /// listed here still gets its series on first use.
+    static let knownAuthFailureReasons = [
+        "missing token", "invalid token", "malformed token", "unsupported algorithm", "unsupported header",
+        "invalid signature", "token expired", "token not yet valid", "missing sub", "invalid claims",
+        "role required", "room not granted",
+    ]
 
     /// Counts one answered HTTP request. `route` is the route's path template (a fixed set of
     /// values, never the raw request path), `status` the response code.

@@ -13,12 +13,6 @@ struct JSONParser {
     private var offset: Int = 0
     private var scratch: [UInt8] = []
 
-    private struct Frame {
-        var isObject: Bool
-        var valueStart: Int
-        var keyStart: Int
-    }
-
     private init(base: UnsafeRawPointer, count: Int, maxDepth: Int, validateUTF8: Bool) {
         self.base = base
         self.count = count
@@ -33,16 +27,30 @@ struct JSONParser {
     static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int, validateUTF8: Bool) throws(JSONError) -> JSONValue {
         guard let base = bytes.baseAddress, bytes.count > 0 else { throw .unexpectedEnd }
         var parser = JSONParser(base: base, count: bytes.count, maxDepth: maxDepth, validateUTF8: validateUTF8)
-        return try parser.parseDocument()
+        // The stacks start on the machine stack; only unusually wide or deep documents reach the heap.
+        return try withUnsafeTemporaryAllocation(of: JSONValue.self, capacity: 32) { valueStorage in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: 16) { frameStorage in
+                Result { () throws(JSONError) -> JSONValue in
+                    var values = UnsafeStack(storage: valueStorage)
+                    var frames = UnsafeStack(storage: frameStorage)
+                    defer {
+                        values.deallocate()
+                        frames.deallocate()
+                    }
+                    return try parser.parseDocument(values: &values, frames: &frames)
+                }
+            }
+        }.get()
     }
 
     // MARK: - Structure
 
-    private mutating func parseDocument() throws(JSONError) -> JSONValue {
-        var values: [JSONValue] = []
-        var keys: [String] = []
-        var frames: [Frame] = []
-
+    /// Parses one document. Open containers are `frames` (start index in `values` × 2, plus 1 for
+    /// objects); their members so far are on `values`, object keys interleaved as `.string`s.
+    private mutating func parseDocument(
+        values: inout UnsafeStack<JSONValue>,
+        frames: inout UnsafeStack<Int>
+    ) throws(JSONError) -> JSONValue {
         nextValue: while true {
             self.skipWhitespace()
             guard self.offset < self.count else { throw .unexpectedEnd }
@@ -57,8 +65,8 @@ struct JSONParser {
                     self.offset &+= 1
                     value = .object(JSONObject())
                 } else {
-                    frames.append(Frame(isObject: true, valueStart: values.count, keyStart: keys.count))
-                    keys.append(try self.parseKey())
+                    frames.push(values.count << 1 | 1)
+                    values.push(.string(try self.parseKey()))
                     continue nextValue
                 }
             case UInt8(ascii: "["):
@@ -70,7 +78,7 @@ struct JSONParser {
                     self.offset &+= 1
                     value = .array([])
                 } else {
-                    frames.append(Frame(isObject: false, valueStart: values.count, keyStart: keys.count))
+                    frames.push(values.count << 1)
                     continue nextValue
                 }
             case UInt8(ascii: "\""):
@@ -92,41 +100,40 @@ struct JSONParser {
 
             // A value is complete: hand it to the enclosing containers, closing those that end.
             while true {
-                guard let frame = frames.last else {
+                guard frames.count > 0 else {
                     self.skipWhitespace()
                     guard self.offset == self.count else { throw .trailingCharacters(offset: self.offset) }
                     return value
                 }
-                values.append(value)
+                let frame = frames.top
+                values.push(value)
                 self.skipWhitespace()
                 guard self.offset < self.count else { throw .unexpectedEnd }
                 let separator = self.byte(at: self.offset)
                 self.offset &+= 1
-                if frame.isObject {
+                let start = frame >> 1
+                if frame & 1 == 1 {
                     if separator == UInt8(ascii: ",") {
-                        keys.append(try self.parseKey())
+                        values.push(.string(try self.parseKey()))
                         continue nextValue
                     }
                     guard separator == UInt8(ascii: "}") else { throw .unexpectedCharacter(offset: self.offset &- 1) }
                     var object = JSONObject()
-                    object.entries.reserveCapacity(keys.count &- frame.keyStart)
-                    var k = frame.keyStart
-                    var v = frame.valueStart
-                    while k < keys.count {
-                        object.set(keys[k], values[v])
-                        k &+= 1
-                        v &+= 1
+                    object.entries.reserveCapacity((values.count &- start) >> 1)
+                    var i = start
+                    while i < values.count {
+                        guard case .string(let key) = values.move(at: i) else { preconditionFailure("key slot") }
+                        object.set(key, values.move(at: i &+ 1))
+                        i &+= 2
                     }
-                    keys.removeSubrange(frame.keyStart...)
-                    values.removeSubrange(frame.valueStart...)
+                    values.forgetElements(from: start)
                     value = .object(object)
                 } else {
                     if separator == UInt8(ascii: ",") {
                         continue nextValue
                     }
                     guard separator == UInt8(ascii: "]") else { throw .unexpectedCharacter(offset: self.offset &- 1) }
-                    value = .array(Array(values[frame.valueStart...]))
-                    values.removeSubrange(frame.valueStart...)
+                    value = .array(values.popArray(from: start))
                 }
                 frames.removeLast()
             }

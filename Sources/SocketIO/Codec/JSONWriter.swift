@@ -1,75 +1,168 @@
 import NIOCore
 
-/// Serializes ``JSONValue``s straight into a `ByteBuffer`, byte for byte as JavaScript's
-/// `JSON.stringify` would.
+/// Serializes ``JSONValue``s byte for byte as JavaScript's `JSON.stringify` would.
+///
+/// Writing is done in two passes so that the `ByteBuffer` is touched once: ``measure(_:binaries:)``
+/// computes an upper bound of the size (and counts the binaries), then ``write(_:to:)`` fills raw
+/// memory that was reserved for it.
 struct JSONWriter {
     /// What to do with a `.binary`, which JSON cannot express.
     enum BinaryMode {
         /// Write `null` (serializing a binary without the packet encoder is a programming error).
         case null
-        /// Write `null` and remember that a binary was seen.
-        case detect
         /// Write `{"_placeholder":true,"num":N}` and collect the bytes in ``attachments``.
         case placeholders
     }
 
-    var mode: BinaryMode
+    /// The longest text a number can produce (`-1.2345678901234567e-308`, `-0.0000012345678901234567`).
+    static let maxNumberLength = 26
+    private static let placeholderPrefix: StaticString = #"{"_placeholder":true,"num":"#
+    /// `{"_placeholder":true,"num":` + up to 20 digits + `}`.
+    private static let maxPlaceholderLength = placeholderPrefix.utf8CodeUnitCount + 21
+
+    private let mode: BinaryMode
     /// The binaries replaced by placeholders, in placeholder order.
-    var attachments: [ByteBuffer] = []
-    /// Whether a binary was met in `.detect` mode.
-    var sawBinary = false
+    private(set) var attachments: [ByteBuffer] = []
 
     init(mode: BinaryMode) {
         self.mode = mode
     }
 
+    // MARK: - Entry point
+
+    /// Appends `value` to `buffer`.
     mutating func write(_ value: JSONValue, into buffer: inout ByteBuffer) {
+        var binaries = 0
+        let bound = Self.measure(value, binaries: &binaries)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { raw in
+            var output = RawOutput(raw)
+            self.write(value, to: &output)
+            return output.count
+        }
+    }
+
+    // MARK: - Pass 1: size
+
+    /// An upper bound of the bytes `value` serializes to; adds the number of binaries to `binaries`.
+    static func measure(_ value: JSONValue, binaries: inout Int) -> Int {
         switch value {
         case .null:
-            buffer.writeStaticString("null")
+            return 4
         case .bool(let bool):
-            buffer.writeStaticString(bool ? "true" : "false")
+            return bool ? 4 : 5
         case .number(let number):
-            Self.writeNumber(number, into: &buffer)
+            if number.magnitude < 9_007_199_254_740_992, number.rounded(.towardZero) == number {
+                return Self.decimalLength(Int(number))
+            }
+            return Self.maxNumberLength
         case .string(let string):
-            Self.writeString(string, into: &buffer)
+            return Self.measure(string)
         case .array(let elements):
-            buffer.writeInteger(UInt8(ascii: "["))
+            var size = 2 &+ Swift.max(0, elements.count &- 1)
+            for element in elements {
+                size &+= Self.measure(element, binaries: &binaries)
+            }
+            return size
+        case .object(let object):
+            var size = 2 &+ Swift.max(0, object.count &- 1)
+            for (key, member) in object {
+                size &+= Self.measure(key) &+ 1 &+ Self.measure(member, binaries: &binaries)
+            }
+            return size
+        case .binary:
+            binaries &+= 1
+            return Self.maxPlaceholderLength
+        }
+    }
+
+    /// An upper bound of the quoted, escaped string: 2 quotes, its bytes, 5 more per escaped byte.
+    static func measure(_ string: String) -> Int {
+        let length = string.utf8.withContiguousStorageIfAvailable { utf8 in
+            Self.measureEscaped(UnsafeRawBufferPointer(utf8))
+        }
+        if let length { return length }
+        return Array(string.utf8).withUnsafeBytes { Self.measureEscaped($0) }
+    }
+
+    private static func measureEscaped(_ utf8: UnsafeRawBufferPointer) -> Int {
+        var size = utf8.count &+ 2
+        var i = 0
+        let count = utf8.count
+        guard let base = utf8.baseAddress else { return size }
+        while i < count {
+            if i &+ 8 <= count, !Self.needsEscape(base.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
+                i &+= 8
+                continue
+            }
+            if Self.needsEscape(utf8[i]) { size &+= 5 }
+            i &+= 1
+        }
+        return size
+    }
+
+    /// Whether any of eight bytes is `"`, `\` or below 0x20 (SWAR, exact). The three "has a byte
+    /// below / equal to" tests share their final mask, as all three targets are ASCII.
+    @inline(__always)
+    private static func needsEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let below = word &- 0x2020_2020_2020_2020
+        let quote = (word ^ 0x2222_2222_2222_2222) &- ones
+        let backslash = (word ^ 0x5C5C_5C5C_5C5C_5C5C) &- ones
+        return (below | quote | backslash) & ~word & 0x8080_8080_8080_8080 != 0
+    }
+
+    @inline(__always)
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+    }
+
+    // MARK: - Pass 2: bytes
+
+    /// Writes `value` to memory that has room for at least `measure(value)` bytes.
+    mutating func write(_ value: JSONValue, to output: inout RawOutput) {
+        switch value {
+        case .null:
+            output.append("null")
+        case .bool(let bool):
+            output.append(bool ? "true" : "false")
+        case .number(let number):
+            Self.writeNumber(number, to: &output)
+        case .string(let string):
+            Self.writeString(string, to: &output)
+        case .array(let elements):
+            output.append(UInt8(ascii: "["))
             var first = true
             for element in elements {
                 if first {
                     first = false
                 } else {
-                    buffer.writeInteger(UInt8(ascii: ","))
+                    output.append(UInt8(ascii: ","))
                 }
-                self.write(element, into: &buffer)
+                self.write(element, to: &output)
             }
-            buffer.writeInteger(UInt8(ascii: "]"))
+            output.append(UInt8(ascii: "]"))
         case .object(let object):
-            buffer.writeInteger(UInt8(ascii: "{"))
+            output.append(UInt8(ascii: "{"))
             var first = true
             for (key, member) in object {
                 if first {
                     first = false
                 } else {
-                    buffer.writeInteger(UInt8(ascii: ","))
+                    output.append(UInt8(ascii: ","))
                 }
-                Self.writeString(key, into: &buffer)
-                buffer.writeInteger(UInt8(ascii: ":"))
-                self.write(member, into: &buffer)
+                Self.writeString(key, to: &output)
+                output.append(UInt8(ascii: ":"))
+                self.write(member, to: &output)
             }
-            buffer.writeInteger(UInt8(ascii: "}"))
+            output.append(UInt8(ascii: "}"))
         case .binary(let bytes):
             switch self.mode {
             case .null:
-                buffer.writeStaticString("null")
-            case .detect:
-                self.sawBinary = true
-                buffer.writeStaticString("null")
+                output.append("null")
             case .placeholders:
-                buffer.writeStaticString(#"{"_placeholder":true,"num":"#)
-                Self.writeDecimal(UInt64(self.attachments.count), into: &buffer)
-                buffer.writeInteger(UInt8(ascii: "}"))
+                output.append(Self.placeholderPrefix)
+                Self.writeDecimal(UInt64(self.attachments.count), to: &output)
+                output.append(UInt8(ascii: "}"))
                 self.attachments.append(bytes)
             }
         }
@@ -78,100 +171,112 @@ struct JSONWriter {
     // MARK: - Strings
 
     /// Writes a quoted string, escaping only `"`, `\` and U+0000–U+001F, as `JSON.stringify` does.
-    static func writeString(_ string: String, into buffer: inout ByteBuffer) {
-        var string = string
-        string.withUTF8 { utf8 in
-            Self.writeString(utf8: UnsafeRawBufferPointer(utf8), into: &buffer)
+    static func writeString(_ string: String, to output: inout RawOutput) {
+        let done: Void? = string.utf8.withContiguousStorageIfAvailable { utf8 in
+            Self.writeEscaped(UnsafeRawBufferPointer(utf8), to: &output)
+        }
+        if done == nil {
+            Array(string.utf8).withUnsafeBytes { Self.writeEscaped($0, to: &output) }
         }
     }
 
-    static func writeString(utf8: UnsafeRawBufferPointer, into buffer: inout ByteBuffer) {
-        buffer.reserveCapacity(minimumWritableBytes: utf8.count &+ 2)
-        buffer.writeInteger(UInt8(ascii: "\""))
+    private static func writeEscaped(_ utf8: UnsafeRawBufferPointer, to output: inout RawOutput) {
+        output.append(UInt8(ascii: "\""))
+        let count = utf8.count
+        guard let base = utf8.baseAddress else {
+            output.append(UInt8(ascii: "\""))
+            return
+        }
         var runStart = 0
         var i = 0
-        let count = utf8.count
         while i < count {
-            let b = utf8[i]
-            if b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
-                i &+= 1
+            if i &+ 8 <= count, !Self.needsEscape(base.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
+                i &+= 8
                 continue
             }
-            if runStart < i {
-                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: utf8[runStart..<i]))
+            let b = utf8[i]
+            if Self.needsEscape(b) {
+                output.append(base + runStart, count: i &- runStart)
+                Self.writeEscape(for: b, to: &output)
+                runStart = i &+ 1
             }
-            Self.writeEscape(for: b, into: &buffer)
             i &+= 1
-            runStart = i
         }
-        if runStart < count {
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: utf8[runStart..<count]))
-        }
-        buffer.writeInteger(UInt8(ascii: "\""))
+        output.append(base + runStart, count: count &- runStart)
+        output.append(UInt8(ascii: "\""))
     }
 
-    private static func writeEscape(for b: UInt8, into buffer: inout ByteBuffer) {
+    private static func writeEscape(for b: UInt8, to output: inout RawOutput) {
         switch b {
-        case UInt8(ascii: "\""): buffer.writeStaticString(#"\""#)
-        case UInt8(ascii: "\\"): buffer.writeStaticString(#"\\"#)
-        case 0x08: buffer.writeStaticString(#"\b"#)
-        case 0x09: buffer.writeStaticString(#"\t"#)
-        case 0x0A: buffer.writeStaticString(#"\n"#)
-        case 0x0C: buffer.writeStaticString(#"\f"#)
-        case 0x0D: buffer.writeStaticString(#"\r"#)
+        case UInt8(ascii: "\""): output.append(#"\""#)
+        case UInt8(ascii: "\\"): output.append(#"\\"#)
+        case 0x08: output.append(#"\b"#)
+        case 0x09: output.append(#"\t"#)
+        case 0x0A: output.append(#"\n"#)
+        case 0x0C: output.append(#"\f"#)
+        case 0x0D: output.append(#"\r"#)
         default:
             let hex: StaticString = "0123456789abcdef"
-            buffer.writeStaticString(#"\u00"#)
-            buffer.writeInteger(hex.utf8Start[Int(b >> 4)])
-            buffer.writeInteger(hex.utf8Start[Int(b & 0x0F)])
+            output.append(#"\u00"#)
+            output.append(hex.utf8Start[Int(b >> 4)])
+            output.append(hex.utf8Start[Int(b & 0x0F)])
         }
     }
 
     // MARK: - Numbers
 
+    /// The number of bytes `value` takes in decimal, with its sign.
+    static func decimalLength(_ value: Int) -> Int {
+        var digits = value < 0 ? 2 : 1
+        var rest = value.magnitude
+        while rest >= 10 {
+            rest /= 10
+            digits &+= 1
+        }
+        return digits
+    }
+
     /// Writes the decimal digits of `value`.
-    static func writeDecimal(_ value: UInt64, into buffer: inout ByteBuffer) {
+    static func writeDecimal(_ value: UInt64, to output: inout RawOutput) {
         var digits = 1
         var rest = value
         while rest >= 10 {
             rest /= 10
             digits &+= 1
         }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: digits) { out in
-            var rest = value
-            var i = digits
-            repeat {
-                i &-= 1
-                out[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-            } while i > 0
-            return digits
-        }
+        rest = value
+        var i = digits
+        repeat {
+            i &-= 1
+            output.pointer[output.count &+ i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        } while i > 0
+        output.count &+= digits
     }
 
     /// Writes a signed integer in decimal.
-    static func writeDecimal(_ value: Int, into buffer: inout ByteBuffer) {
+    static func writeDecimal(_ value: Int, to output: inout RawOutput) {
         if value < 0 {
-            buffer.writeInteger(UInt8(ascii: "-"))
+            output.append(UInt8(ascii: "-"))
         }
-        Self.writeDecimal(value.magnitude.toUInt64, into: &buffer)
+        Self.writeDecimal(UInt64(value.magnitude), to: &output)
     }
 
     /// Writes a number as JavaScript's `Number.prototype.toString` does (ECMA-262 Number::toString):
     /// integers below 1e21 in full, otherwise the shortest round-trip digits, in exponent form
     /// outside 1e-7 ..< 1e21. Non-finite numbers are `null`, as in `JSON.stringify`.
-    static func writeNumber(_ value: Double, into buffer: inout ByteBuffer) {
+    static func writeNumber(_ value: Double, to output: inout RawOutput) {
         guard value.isFinite else {
-            buffer.writeStaticString("null")
+            output.append("null")
             return
         }
         // Integers of up to 53 bits: the digits are exact (and -0 prints as "0").
         if value.magnitude < 9_007_199_254_740_992, value.rounded(.towardZero) == value {
-            Self.writeDecimal(Int(value), into: &buffer)
+            Self.writeDecimal(Int(value), to: &output)
             return
         }
         if value < 0 {
-            buffer.writeInteger(UInt8(ascii: "-"))
+            output.append(UInt8(ascii: "-"))
         }
         // The standard library prints the shortest digits that round-trip, choosing the closest
         // when several do, which is the digit string ECMA-262 asks for; only the layout differs.
@@ -217,42 +322,76 @@ struct JSONWriter {
                 while end > leading, digits[end &- 1] == UInt8(ascii: "0") { end &-= 1 }
                 let n = pointPosition &+ exponent &- leading
                 let s = UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: digits[leading..<end]))
-                Self.writeJavaScriptLayout(digits: s, n: n, into: &buffer)
+                Self.writeJavaScriptLayout(digits: s, n: n, to: &output)
             }
         }
     }
 
     /// Lays out digits `s` (k of them) of the value 0.s × 10^n per ECMA-262 Number::toString.
-    private static func writeJavaScriptLayout(digits s: UnsafeRawBufferPointer, n: Int, into buffer: inout ByteBuffer) {
+    private static func writeJavaScriptLayout(digits s: UnsafeRawBufferPointer, n: Int, to output: inout RawOutput) {
         let k = s.count
-        func zeros(_ count: Int, into buffer: inout ByteBuffer) {
-            for _ in 0..<count { buffer.writeInteger(UInt8(ascii: "0")) }
-        }
+        let base = s.baseAddress!
         if k <= n && n <= 21 {
-            buffer.writeBytes(s)
-            zeros(n &- k, into: &buffer)
+            output.append(base, count: k)
+            output.appendZeros(n &- k)
         } else if 0 < n && n <= 21 {
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: s[0..<n]))
-            buffer.writeInteger(UInt8(ascii: "."))
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: s[n..<k]))
+            output.append(base, count: n)
+            output.append(UInt8(ascii: "."))
+            output.append(base + n, count: k &- n)
         } else if -6 < n && n <= 0 {
-            buffer.writeStaticString("0.")
-            zeros(-n, into: &buffer)
-            buffer.writeBytes(s)
+            output.append("0.")
+            output.appendZeros(-n)
+            output.append(base, count: k)
         } else {
-            buffer.writeInteger(s[0])
+            output.append(s[0])
             if k > 1 {
-                buffer.writeInteger(UInt8(ascii: "."))
-                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: s[1..<k]))
+                output.append(UInt8(ascii: "."))
+                output.append(base + 1, count: k &- 1)
             }
             let e = n &- 1
-            buffer.writeInteger(UInt8(ascii: "e"))
-            buffer.writeInteger(e < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
-            Self.writeDecimal(UInt64(e.magnitude), into: &buffer)
+            output.append(UInt8(ascii: "e"))
+            output.append(e < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
+            Self.writeDecimal(UInt64(e.magnitude), to: &output)
         }
     }
 }
 
-extension UInt {
-    fileprivate var toUInt64: UInt64 { UInt64(self) }
+/// A cursor over reserved, uninitialized bytes; the caller guarantees there is room.
+struct RawOutput {
+    let pointer: UnsafeMutablePointer<UInt8>
+    /// Bytes written so far.
+    var count = 0
+
+    init(_ raw: UnsafeMutableRawBufferPointer) {
+        self.pointer = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+    }
+
+    @inline(__always)
+    mutating func append(_ byte: UInt8) {
+        self.pointer[self.count] = byte
+        self.count &+= 1
+    }
+
+    @inline(__always)
+    mutating func append(_ bytes: UnsafeRawPointer, count: Int) {
+        guard count > 0 else { return }
+        UnsafeMutableRawPointer(self.pointer + self.count).copyMemory(from: bytes, byteCount: count)
+        self.count &+= count
+    }
+
+    @inline(__always)
+    mutating func append(_ string: StaticString) {
+        self.append(string.utf8Start, count: string.utf8CodeUnitCount)
+    }
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress else { return }
+        self.append(base, count: bytes.count)
+    }
+
+    mutating func appendZeros(_ count: Int) {
+        guard count > 0 else { return }
+        (self.pointer + self.count).initialize(repeating: UInt8(ascii: "0"), count: count)
+        self.count &+= count
+    }
 }

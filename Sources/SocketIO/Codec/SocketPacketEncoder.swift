@@ -37,52 +37,54 @@ public enum SocketPacketEncoder {
 
     /// Appends the packet's text form to `buffer` and returns its attachments.
     ///
-    /// An event or ack is first written as plain text in one pass; only if that pass meets a
-    /// binary is the text rewritten in binary form, so plain packets are serialized once.
+    /// The size is measured first (counting binaries on the way), then the header and payload are
+    /// written into memory reserved once.
     public static func write(_ packet: SocketPacket, into buffer: inout ByteBuffer) -> [ByteBuffer] {
-        let start = buffer.writerIndex
+        var binaries = 0
+        let payloadBound = packet.data.map { JSONWriter.measure($0, binaries: &binaries) } ?? 0
+        let type: SocketPacketType
+        let mode: JSONWriter.BinaryMode
         switch packet.type {
         case .event, .ack:
-            var writer = JSONWriter(mode: .detect)
-            Self.writeHeader(type: packet.type, attachmentCount: 0, packet, into: &buffer)
-            if let data = packet.data {
-                writer.write(data, into: &buffer)
-            }
-            guard writer.sawBinary else { return [] }
-            buffer.moveWriterIndex(to: start)
-            return Self.writeBinary(packet, type: packet.type == .event ? .binaryEvent : .binaryAck, into: &buffer)
+            type = binaries == 0 ? packet.type : (packet.type == .event ? .binaryEvent : .binaryAck)
+            mode = .placeholders
         case .binaryEvent, .binaryAck:
-            return Self.writeBinary(packet, type: packet.type, into: &buffer)
+            type = packet.type
+            mode = .placeholders
         case .connect, .disconnect, .connectError:
-            var writer = JSONWriter(mode: .null)
-            Self.writeHeader(type: packet.type, attachmentCount: 0, packet, into: &buffer)
-            if let data = packet.data {
-                writer.write(data, into: &buffer)
+            type = packet.type
+            mode = .null
+            binaries = 0
+        }
+        let writesNamespace = !packet.namespace.isEmpty && packet.namespace != "/"
+        var headerBound = 1
+        if type.isBinary { headerBound &+= JSONWriter.decimalLength(binaries) &+ 1 }
+        if writesNamespace { headerBound &+= packet.namespace.utf8.count &+ 1 }
+        if let id = packet.id { headerBound &+= JSONWriter.decimalLength(id) }
+
+        var writer = JSONWriter(mode: mode)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: headerBound &+ payloadBound) { raw in
+            var output = RawOutput(raw)
+            output.append(type.asciiDigit)
+            if type.isBinary {
+                JSONWriter.writeDecimal(binaries, to: &output)
+                output.append(UInt8(ascii: "-"))
             }
-            return []
+            if writesNamespace {
+                let copied: Void? = packet.namespace.utf8.withContiguousStorageIfAvailable { output.append(UnsafeRawBufferPointer($0)) }
+                if copied == nil {
+                    Array(packet.namespace.utf8).withUnsafeBytes { output.append($0) }
+                }
+                output.append(UInt8(ascii: ","))
+            }
+            if let id = packet.id {
+                JSONWriter.writeDecimal(id, to: &output)
+            }
+            if let data = packet.data {
+                writer.write(data, to: &output)
+            }
+            return output.count
         }
-    }
-
-    private static func writeBinary(_ packet: SocketPacket, type: SocketPacketType, into buffer: inout ByteBuffer) -> [ByteBuffer] {
-        Self.writeHeader(type: type, attachmentCount: packet.data?.binaryCount ?? 0, packet, into: &buffer)
-        guard let data = packet.data else { return [] }
-        var writer = JSONWriter(mode: .placeholders)
-        writer.write(data, into: &buffer)
         return writer.attachments
-    }
-
-    private static func writeHeader(type: SocketPacketType, attachmentCount: Int, _ packet: SocketPacket, into buffer: inout ByteBuffer) {
-        buffer.writeInteger(type.asciiDigit)
-        if type.isBinary {
-            JSONWriter.writeDecimal(attachmentCount, into: &buffer)
-            buffer.writeInteger(UInt8(ascii: "-"))
-        }
-        if !packet.namespace.isEmpty && packet.namespace != "/" {
-            buffer.writeString(packet.namespace)
-            buffer.writeInteger(UInt8(ascii: ","))
-        }
-        if let id = packet.id {
-            JSONWriter.writeDecimal(id, into: &buffer)
-        }
     }
 }

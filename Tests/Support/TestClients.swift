@@ -12,7 +12,7 @@ import NIOPosix
 import NIOWebSocket
 
 /// Why a test client gave up.
-enum TestClientError: Error, CustomStringConvertible {
+package enum TestClientError: Error, CustomStringConvertible {
     /// Nothing arrived in time.
     case timedOut(String)
     /// The connection closed while something was still expected.
@@ -22,7 +22,7 @@ enum TestClientError: Error, CustomStringConvertible {
     /// Something arrived that the caller did not expect.
     case unexpected(String)
 
-    var description: String {
+    package var description: String {
         switch self {
         case .timedOut(let what): "timed out waiting for \(what)"
         case .connectionClosed: "the connection closed"
@@ -33,10 +33,10 @@ enum TestClientError: Error, CustomStringConvertible {
 }
 
 /// The default guard for every wait. Generous: it only bounds a hang.
-let testClientTimeout = TimeAmount.seconds(5)
+package let testClientTimeout = TimeAmount.seconds(5)
 
 /// Waits for `future`, failing with ``TestClientError/timedOut(_:)`` after `timeout`.
-func awaitWithTimeout<Value: Sendable>(
+package func awaitWithTimeout<Value: Sendable>(
     _ future: EventLoopFuture<Value>, timeout: TimeAmount = testClientTimeout, _ what: String
 ) async throws -> Value {
     let promise = future.eventLoop.makePromise(of: Value.self)
@@ -51,7 +51,7 @@ func awaitWithTimeout<Value: Sendable>(
 /// A thread-safe FIFO that channel handlers push into and one test task reads from, with a timeout
 /// per read. After ``finish()`` the buffered elements are still delivered, then reads throw
 /// ``TestClientError/connectionClosed``.
-final class TestAsyncQueue<Element: Sendable>: Sendable {
+package final class TestAsyncQueue<Element: Sendable>: Sendable {
     private struct State {
         var buffer: [Element] = []
         var finished = false
@@ -69,7 +69,7 @@ final class TestAsyncQueue<Element: Sendable>: Sendable {
     /// Runs the read timeouts; the singleton outlives any group a test shuts down.
     private let timerLoop: EventLoop = MultiThreadedEventLoopGroup.singleton.any()
 
-    func push(_ element: Element) {
+    package func push(_ element: Element) {
         let waiter = self.state.withLockedValue { state -> CheckedContinuation<Element, any Error>? in
             if let waiter = state.waiter {
                 state.waiter = nil
@@ -81,7 +81,7 @@ final class TestAsyncQueue<Element: Sendable>: Sendable {
         waiter?.resume(returning: element)
     }
 
-    func finish() {
+    package func finish() {
         let waiter = self.state.withLockedValue { state -> CheckedContinuation<Element, any Error>? in
             state.finished = true
             defer { state.waiter = nil }
@@ -91,10 +91,10 @@ final class TestAsyncQueue<Element: Sendable>: Sendable {
     }
 
     /// Whether nothing is buffered.
-    var isEmpty: Bool { self.state.withLockedValue { $0.buffer.isEmpty } }
+    package var isEmpty: Bool { self.state.withLockedValue { $0.buffer.isEmpty } }
 
     /// The next element; one reader at a time.
-    func next(timeout: TimeAmount = testClientTimeout, _ what: String) async throws -> Element {
+    package func next(timeout: TimeAmount = testClientTimeout, _ what: String) async throws -> Element {
         try await withCheckedThrowingContinuation { continuation in
             let outcome = self.state.withLockedValue { state -> Dequeue in
                 if !state.buffer.isEmpty { return .element(state.buffer.removeFirst()) }
@@ -128,19 +128,19 @@ final class TestAsyncQueue<Element: Sendable>: Sendable {
 // MARK: - HTTP
 
 /// A complete HTTP response.
-struct TestHTTPResponse: Sendable {
-    var head: HTTPResponseHead
-    var body: ByteBuffer
+package struct TestHTTPResponse: Sendable {
+    package var head: HTTPResponseHead
+    package var body: ByteBuffer
 
-    var status: HTTPResponseStatus { self.head.status }
-    var headers: HTTPHeaders { self.head.headers }
+    package var status: HTTPResponseStatus { self.head.status }
+    package var headers: HTTPHeaders { self.head.headers }
     /// The body as UTF-8 text.
-    var text: String { String(buffer: self.body) }
+    package var text: String { String(buffer: self.body) }
     /// The body bytes.
-    var bytes: [UInt8] { Array(self.body.readableBytesView) }
+    package var bytes: [UInt8] { Array(self.body.readableBytesView) }
 
     /// The body parsed as a JSON object.
-    func jsonObject() throws -> [String: Any] {
+    package func jsonObject() throws -> [String: Any] {
         guard let object = try JSONSerialization.jsonObject(with: Data(self.bytes)) as? [String: Any] else {
             throw TestClientError.unexpected("body is not a JSON object: \(self.text)")
         }
@@ -150,17 +150,17 @@ struct TestHTTPResponse: Sendable {
 
 /// Gathers response parts into ``TestHTTPResponse``s.
 private final class HTTPResponseCollector: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    package typealias InboundIn = HTTPClientResponsePart
 
     private let responses: TestAsyncQueue<TestHTTPResponse>
     private var head: HTTPResponseHead?
     private var body = ByteBuffer()
 
-    init(responses: TestAsyncQueue<TestHTTPResponse>) {
+    package init(responses: TestAsyncQueue<TestHTTPResponse>) {
         self.responses = responses
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch self.unwrapInboundIn(data) {
         case .head(let head):
             self.head = head
@@ -174,19 +174,19 @@ private final class HTTPResponseCollector: ChannelInboundHandler, RemovableChann
         }
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    package func channelInactive(context: ChannelHandlerContext) {
         self.responses.finish()
         context.fireChannelInactive()
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    package func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
 }
 
 /// One client HTTP/1.1 connection: requests go out as written, responses come back in order.
-final class TestHTTPConnection: Sendable {
-    let channel: Channel
+package final class TestHTTPConnection: Sendable {
+    package let channel: Channel
     private let responses: TestAsyncQueue<TestHTTPResponse>
 
     private init(channel: Channel, responses: TestAsyncQueue<TestHTTPResponse>) {
@@ -195,7 +195,7 @@ final class TestHTTPConnection: Sendable {
     }
 
     /// Opens a connection to `address`.
-    static func connect(to address: SocketAddress, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> TestHTTPConnection {
+    package static func connect(to address: SocketAddress, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> TestHTTPConnection {
         let responses = TestAsyncQueue<TestHTTPResponse>()
         let connect = ClientBootstrap(group: group)
             .channelInitializer { channel in
@@ -211,7 +211,7 @@ final class TestHTTPConnection: Sendable {
 
     /// Writes a request without waiting for its answer. A body gets a `Content-Length`; so does a
     /// bodyless POST.
-    func send(_ method: HTTPMethod = .GET, _ uri: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil) {
+    package func send(_ method: HTTPMethod = .GET, _ uri: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil) {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: headers)
         if !head.headers.contains(name: "Host") { head.headers.add(name: "Host", value: "localhost") }
         if let body {
@@ -227,51 +227,56 @@ final class TestHTTPConnection: Sendable {
     }
 
     /// Writes a request with a text body without waiting for its answer.
-    func send(_ method: HTTPMethod = .GET, _ uri: String, headers: HTTPHeaders = [:], body: String) {
+    package func send(_ method: HTTPMethod = .GET, _ uri: String, headers: HTTPHeaders = [:], body: String) {
         self.send(method, uri, headers: headers, body: ByteBuffer(string: body))
     }
 
     /// The next response on this connection.
-    func response(timeout: TimeAmount = testClientTimeout) async throws -> TestHTTPResponse {
+    package func response(timeout: TimeAmount = testClientTimeout) async throws -> TestHTTPResponse {
         try await self.responses.next(timeout: timeout, "an HTTP response")
     }
 
     /// Sends a request and waits for its response.
-    func request(_ method: HTTPMethod = .GET, _ uri: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil,
+    package func request(_ method: HTTPMethod = .GET, _ uri: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil,
                  timeout: TimeAmount = testClientTimeout) async throws -> TestHTTPResponse {
         self.send(method, uri, headers: headers, body: body)
         return try await self.response(timeout: timeout)
     }
 
     /// Sends a request with a text body and waits for its response.
-    func request(_ method: HTTPMethod = .GET, _ uri: String, headers: HTTPHeaders = [:], body: String,
+    package func request(_ method: HTTPMethod = .GET, _ uri: String, headers: HTTPHeaders = [:], body: String,
                  timeout: TimeAmount = testClientTimeout) async throws -> TestHTTPResponse {
         try await self.request(method, uri, headers: headers, body: ByteBuffer(string: body), timeout: timeout)
     }
 
     /// Waits until the server (or anything) closes the connection.
-    func waitForClose(timeout: TimeAmount = testClientTimeout) async throws {
+    package func waitForClose(timeout: TimeAmount = testClientTimeout) async throws {
         try await awaitWithTimeout(self.channel.closeFuture, timeout: timeout, "the connection to close")
     }
 
     /// Closes the connection (a request still waiting for its answer is aborted).
-    func close() async {
+    package func close() async {
         try? await self.channel.close()
     }
 }
 
 /// Fire-and-forget HTTP: each request on a fresh connection, closed after its response.
-struct TestHTTPClient: Sendable {
-    let address: SocketAddress
-    var group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+package struct TestHTTPClient: Sendable {
+    package let address: SocketAddress
+    package var group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+
+    package init(address: SocketAddress, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.address = address
+        self.group = group
+    }
 
     /// Opens a connection the caller manages.
-    func connect() async throws -> TestHTTPConnection {
+    package func connect() async throws -> TestHTTPConnection {
         try await TestHTTPConnection.connect(to: self.address, group: self.group)
     }
 
     /// Sends one request on a fresh connection and returns its response.
-    func request(_ method: HTTPMethod = .GET, _ uri: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil,
+    package func request(_ method: HTTPMethod = .GET, _ uri: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil,
                  timeout: TimeAmount = testClientTimeout) async throws -> TestHTTPResponse {
         let connection = try await self.connect()
         do {
@@ -284,11 +289,11 @@ struct TestHTTPClient: Sendable {
         }
     }
 
-    func get(_ uri: String, headers: HTTPHeaders = [:], timeout: TimeAmount = testClientTimeout) async throws -> TestHTTPResponse {
+    package func get(_ uri: String, headers: HTTPHeaders = [:], timeout: TimeAmount = testClientTimeout) async throws -> TestHTTPResponse {
         try await self.request(.GET, uri, headers: headers, timeout: timeout)
     }
 
-    func post(_ uri: String, body: String, headers: HTTPHeaders = [:], timeout: TimeAmount = testClientTimeout) async throws -> TestHTTPResponse {
+    package func post(_ uri: String, body: String, headers: HTTPHeaders = [:], timeout: TimeAmount = testClientTimeout) async throws -> TestHTTPResponse {
         try await self.request(.POST, uri, headers: headers, body: ByteBuffer(string: body), timeout: timeout)
     }
 }
@@ -296,7 +301,7 @@ struct TestHTTPClient: Sendable {
 // MARK: - WebSocket
 
 /// A frame received by ``TestWebSocket``.
-enum TestWebSocketMessage: Sendable, Equatable {
+package enum TestWebSocketMessage: Sendable, Equatable {
     case text(String)
     case binary([UInt8])
     /// A close frame and its status code, if it carried one.
@@ -304,7 +309,7 @@ enum TestWebSocketMessage: Sendable, Equatable {
     case ping([UInt8])
     case pong([UInt8])
 
-    init(_ frame: WebSocketFrame) {
+    package init(_ frame: WebSocketFrame) {
         var data = frame.unmaskedData
         switch frame.opcode {
         case .text: self = .text(String(decoding: data.readableBytesView, as: UTF8.self))
@@ -318,32 +323,32 @@ enum TestWebSocketMessage: Sendable, Equatable {
 
 /// Hands every WebSocket frame to the queue.
 private final class WebSocketFrameCollector: ChannelInboundHandler {
-    typealias InboundIn = WebSocketFrame
+    package typealias InboundIn = WebSocketFrame
 
     private let messages: TestAsyncQueue<TestWebSocketMessage>
 
-    init(messages: TestAsyncQueue<TestWebSocketMessage>) {
+    package init(messages: TestAsyncQueue<TestWebSocketMessage>) {
         self.messages = messages
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.messages.push(TestWebSocketMessage(self.unwrapInboundIn(data)))
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    package func channelInactive(context: ChannelHandlerContext) {
         self.messages.finish()
         context.fireChannelInactive()
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    package func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
 }
 
 /// Sends the upgrade request once connected, and turns a refusal (any answer but 101) into a result.
 private final class UpgradeRequester: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
+    package typealias InboundIn = HTTPClientResponsePart
+    package typealias OutboundOut = HTTPClientRequestPart
 
     private let head: HTTPRequestHead
     private let outcome: EventLoopPromise<TestWebSocket.Outcome>
@@ -352,18 +357,18 @@ private final class UpgradeRequester: ChannelInboundHandler, RemovableChannelHan
     private var body = ByteBuffer()
     private var requestSent = false
 
-    init(head: HTTPRequestHead, outcome: EventLoopPromise<TestWebSocket.Outcome>, messages: TestAsyncQueue<TestWebSocketMessage>) {
+    package init(head: HTTPRequestHead, outcome: EventLoopPromise<TestWebSocket.Outcome>, messages: TestAsyncQueue<TestWebSocketMessage>) {
         self.head = head
         self.outcome = outcome
         self.messages = messages
     }
 
-    func channelActive(context: ChannelHandlerContext) {
+    package func channelActive(context: ChannelHandlerContext) {
         self.sendRequest(context: context)
         context.fireChannelActive()
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    package func handlerAdded(context: ChannelHandlerContext) {
         if context.channel.isActive { self.sendRequest(context: context) }
     }
 
@@ -374,7 +379,7 @@ private final class UpgradeRequester: ChannelInboundHandler, RemovableChannelHan
         context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch self.unwrapInboundIn(data) {
         case .head(let head):
             self.refusal = head
@@ -388,27 +393,27 @@ private final class UpgradeRequester: ChannelInboundHandler, RemovableChannelHan
         }
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    package func channelInactive(context: ChannelHandlerContext) {
         self.outcome.fail(TestClientError.connectionClosed)
         self.messages.finish()
         context.fireChannelInactive()
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    package func errorCaught(context: ChannelHandlerContext, error: any Error) {
         self.outcome.fail(error)
         context.close(promise: nil)
     }
 }
 
 /// A client WebSocket. Frames it sends are masked; frames it receives are queued for ``next(timeout:)``.
-final class TestWebSocket: Sendable {
+package final class TestWebSocket: Sendable {
     /// How an upgrade attempt ended.
-    enum Outcome: Sendable {
+    package enum Outcome: Sendable {
         case upgraded(TestWebSocket)
         case refused(TestHTTPResponse)
     }
 
-    let channel: Channel
+    package let channel: Channel
     private let messages: TestAsyncQueue<TestWebSocketMessage>
 
     private init(channel: Channel, messages: TestAsyncQueue<TestWebSocketMessage>) {
@@ -417,7 +422,7 @@ final class TestWebSocket: Sendable {
     }
 
     /// Asks `address` to upgrade `uri` to a WebSocket.
-    static func attempt(to address: SocketAddress, uri: String, headers: HTTPHeaders = [:],
+    package static func attempt(to address: SocketAddress, uri: String, headers: HTTPHeaders = [:],
                         group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                         maxFrameSize: Int = 1 << 24) async throws -> Outcome {
         let messages = TestAsyncQueue<TestWebSocketMessage>()
@@ -457,7 +462,7 @@ final class TestWebSocket: Sendable {
     }
 
     /// Opens a WebSocket; throws ``TestClientError/upgradeRefused(_:)`` if the server refuses.
-    static func connect(to address: SocketAddress, uri: String, headers: HTTPHeaders = [:],
+    package static func connect(to address: SocketAddress, uri: String, headers: HTTPHeaders = [:],
                         group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                         maxFrameSize: Int = 1 << 24) async throws -> TestWebSocket {
         switch try await self.attempt(to: address, uri: uri, headers: headers, group: group, maxFrameSize: maxFrameSize) {
@@ -467,55 +472,55 @@ final class TestWebSocket: Sendable {
     }
 
     /// Sends a frame, masked as a client must.
-    func send(_ frame: WebSocketFrame) {
+    package func send(_ frame: WebSocketFrame) {
         var frame = frame
         frame.maskKey = .random()
         self.channel.writeAndFlush(frame, promise: nil)
     }
 
     /// Sends one text frame.
-    func send(text: String, fin: Bool = true, opcode: WebSocketOpcode = .text) {
+    package func send(text: String, fin: Bool = true, opcode: WebSocketOpcode = .text) {
         self.send(WebSocketFrame(fin: fin, opcode: opcode, data: ByteBuffer(string: text)))
     }
 
     /// Sends one frame carrying `bytes` as is (`opcode` .text lets a test send invalid UTF-8).
-    func send(bytes: [UInt8], opcode: WebSocketOpcode = .binary, fin: Bool = true) {
+    package func send(bytes: [UInt8], opcode: WebSocketOpcode = .binary, fin: Bool = true) {
         self.send(WebSocketFrame(fin: fin, opcode: opcode, data: ByteBuffer(bytes: bytes)))
     }
 
     /// Sends a close frame with `code`.
-    func sendClose(code: WebSocketErrorCode = .normalClosure) {
+    package func sendClose(code: WebSocketErrorCode = .normalClosure) {
         var data = ByteBuffer()
         data.write(webSocketErrorCode: code)
         self.send(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))
     }
 
     /// The next frame received.
-    func next(timeout: TimeAmount = testClientTimeout) async throws -> TestWebSocketMessage {
+    package func next(timeout: TimeAmount = testClientTimeout) async throws -> TestWebSocketMessage {
         try await self.messages.next(timeout: timeout, "a WebSocket frame")
     }
 
     /// The next frame, which must be a text frame.
-    func nextText(timeout: TimeAmount = testClientTimeout) async throws -> String {
+    package func nextText(timeout: TimeAmount = testClientTimeout) async throws -> String {
         let message = try await self.next(timeout: timeout)
         guard case .text(let text) = message else { throw TestClientError.unexpected("expected a text frame, got \(message)") }
         return text
     }
 
     /// The next frame, which must be a close frame; returns its code.
-    func nextClose(timeout: TimeAmount = testClientTimeout) async throws -> UInt16? {
+    package func nextClose(timeout: TimeAmount = testClientTimeout) async throws -> UInt16? {
         let message = try await self.next(timeout: timeout)
         guard case .close(let code) = message else { throw TestClientError.unexpected("expected a close frame, got \(message)") }
         return code
     }
 
     /// Waits until the connection is closed.
-    func waitForClose(timeout: TimeAmount = testClientTimeout) async throws {
+    package func waitForClose(timeout: TimeAmount = testClientTimeout) async throws {
         try await awaitWithTimeout(self.channel.closeFuture, timeout: timeout, "the WebSocket to close")
     }
 
     /// Closes the TCP connection at once.
-    func close() async {
+    package func close() async {
         try? await self.channel.close()
     }
 }

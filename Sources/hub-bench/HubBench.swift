@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct HubBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hub-bench",
+        abstract: "Load generator for Engine.IO v4 / Socket.IO v5 servers (RealtimeHub and its peers).",
+        discussion: """
+        Scenarios: connect, idle, echo, fanout, polling. The server must serve the bench handlers on "/"
+        (bench:echo, bench:join, bench:publish), e.g. `hub serve --bench --port 3000`.
+        See Docs/benchmarks.md.
+        """,
+        subcommands: [RunCommand.self, WorkerCommand.self]
+    )
+}
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run one scenario against one server and print its figures.")
+
+    @Option(help: "The server, http://host:port (path /socket.io/ unless given).") var url: String
+    @Option(help: "connect | idle | echo | fanout | polling") var scenario: String
+    @Option(help: "Clients (connections; in fanout the publisher is one of them).") var clients: Int = 100
+    @Option(help: "echo/polling: round trips per second per client (default 2; 0 = closed loop). fanout: messages per second (default 0 = as fast as --window allows).")
+    var rate: Double?
+    @Option(help: "Seconds of load after setup (not used by connect).") var duration: Double = 10
+    @Option(help: "Bytes of the echoed object / the published msg object.") var size: Int = 100
+    @Option(help: "PID of the server, for its CPU time and RSS (/proc).") var serverPid: Int32?
+    @Flag(help: "Print exactly one JSON object.") var json = false
+    @Option(help: "Worker processes (each has its own open-file limit).") var processes: Int = 1
+    @Option(help: "Comma-separated local addresses to bind client sockets to, round-robin (e.g. 127.0.0.1,127.0.0.2).")
+    var sourceAddresses: String?
+    @Option(help: "Pin the server's threads to this CPU (needs --server-pid).") var pinServer: Int?
+    @Option(help: "Pin hub-bench (and its workers) to this CPU.") var pinClient: Int?
+    @Option(help: "fanout: messages in flight when no --rate is given.") var window: Int = 16
+    @Option(help: "fanout: decode the latency of 1 message in N.") var sampleEvery: Int = 64
+    @Option(help: "Handshakes in flight at once.") var concurrency: Int = 100
+    @Option(help: "Event loops per process (default: CPUs this process may use / processes).") var threads: Int?
+    @Option(help: "idle: seconds between connecting and reading the server's RSS.") var settle: Double = 2
+    @Option(help: "Seconds to wait for outstanding acks / deliveries after the load stops (without progress).")
+    var drainTimeout: Double = 10
+
+    func parameters() throws -> ScenarioParameters {
+        guard let s = Scenario(rawValue: scenario) else {
+            throw ValidationError("unknown scenario '\(scenario)' (connect, idle, echo, fanout, polling)")
+        }
+        var p = ScenarioParameters(scenario: s)
+        p.clients = clients
+        if let rate { p.rate = rate }
+        p.duration = duration
+        p.size = size
+        p.processes = processes
+        p.sourceAddresses = (sourceAddresses ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        p.pinServer = pinServer
+        p.pinClient = pinClient
+        p.window = window
+        p.sampleEvery = sampleEvery
+        p.concurrency = concurrency
+        p.threads = threads
+        p.settle = settle
+        p.drainTimeout = drainTimeout
+        return p
+    }
+
+    func run() async throws {
+        signal(SIGPIPE, SIG_IGN)
+        let p = try parameters()
+        let result: BenchResult
+        do {
+            result = try await BenchRunner.run(url: url, serverPID: serverPid, parameters: p)
+        } catch let error as BenchError {
+            throw ValidationError(error.description)
+        }
+        if json {
+            print(result.jsonString())
+        } else {
+            print(Report.table(result))
+        }
+    }
+}
+
+/// `hub-bench worker --spec JSON`: a child started by `run --processes K`; talks over its stdin/stdout.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "worker", shouldDisplay: false)
+
+    @Option var spec: String
+
+    func run() async throws {
+        signal(SIGPIPE, SIG_IGN)
+        let code = await WorkerMain.run(specJSON: spec)
+        if code != 0 { throw ExitCode(code) }
+    }
+}

@@ -1,0 +1,170 @@
+"""The /stream gateway with a plain WebSocket client (websocket-client) against `hub serve`.
+
+Events are published through the HTTP API (POST /api/broadcast, role service). Every test uses its
+own room, since the server (and its history) is shared by the session. Waits are bounded by WAIT
+and only guard against hangs.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import requests
+import websocket  # websocket-client
+
+from hubsupport import jwt
+from support import WAIT
+
+
+def ws_url(hubd, path: str = "/stream") -> str:
+    return hubd.url.replace("http://", "ws://", 1) + path
+
+
+def connect(hubd, path: str = "/stream") -> websocket.WebSocket:
+    return websocket.create_connection(ws_url(hubd, path), timeout=WAIT)
+
+
+def room() -> str:
+    return "stream-" + uuid.uuid4().hex[:12]
+
+
+def recv(ws: websocket.WebSocket):
+    """The next message: a dict for a text frame, ("close", code, reason) for a close frame."""
+    opcode, frame = ws.recv_data_frame()
+    if opcode == websocket.ABNF.OPCODE_TEXT:
+        return json.loads(frame.data.decode())
+    if opcode == websocket.ABNF.OPCODE_CLOSE:
+        data = frame.data
+        code = int.from_bytes(data[:2], "big") if len(data) >= 2 else None
+        return ("close", code, data[2:].decode())
+    raise AssertionError(f"unexpected frame: opcode {opcode}, {frame.data!r}")
+
+
+def send(ws: websocket.WebSocket, message: dict) -> None:
+    ws.send(json.dumps(message))
+
+
+def authenticated(hubd, *roles: str, sub: str = "stream-test", rooms=None) -> websocket.WebSocket:
+    ws = connect(hubd)
+    send(ws, {"action": "auth", "token": jwt(sub, list(roles), rooms=rooms)})
+    assert recv(ws) == {"type": "authenticated", "user": sub, "roles": sorted(roles)}
+    return ws
+
+
+def broadcast(hubd, namespace: str, room_name: str, event: str, data: dict) -> None:
+    body = {"namespace": namespace, "room": room_name, "event": event, "data": data}
+    headers = {"Authorization": "Bearer " + jwt("publisher", ["service"])}
+    response = requests.post(hubd.url + "/api/broadcast", json=body, headers=headers, timeout=WAIT)
+    assert response.status_code == 200, response.text
+
+
+def test_plain_get_is_426(hubd):
+    response = requests.get(hubd.url + "/stream", timeout=WAIT)
+    assert response.status_code == 426
+    assert response.headers["Upgrade"] == "websocket"
+    assert response.json()["error"] == "upgrade required"
+
+
+def test_auth_message_subscribe_and_live_event(hubd):
+    name = room()
+    ws = authenticated(hubd, "monitor", sub="dash")
+    try:
+        send(ws, {"action": "subscribe", "namespace": "/monitoring", "room": name, "event_types": ["task_failed"]})
+        assert recv(ws) == {"type": "subscribed", "namespace": "/monitoring", "room": name,
+                            "event_types": ["task_failed"], "latest_offset": 0}
+        broadcast(hubd, "/monitoring", name, "task_updated", {"task_id": "t1"})  # filtered out
+        broadcast(hubd, "/monitoring", name, "task_failed", {"task_id": "t1", "error": "boom"})
+        message = recv(ws)
+        assert message["type"] == "event"
+        event = message["event"]
+        assert set(event) == {"id", "type", "room", "namespace", "data", "timestamp", "source", "offset"}
+        assert (event["type"], event["room"], event["namespace"]) == ("task_failed", name, "/monitoring")
+        assert event["data"] == {"task_id": "t1", "error": "boom"}
+        assert event["source"] == "api:publisher"
+        assert event["offset"] == 2
+        send(ws, {"action": "ping"})
+        assert recv(ws) == {"type": "pong"}
+    finally:
+        ws.close()
+
+
+def test_query_token_and_path_room(hubd):
+    name = room()
+    ws = connect(hubd, f"/stream/{name}?token={jwt('uma', ['user'])}")
+    try:
+        assert recv(ws) == {"type": "authenticated", "user": "uma", "roles": ["user"]}
+        assert recv(ws) == {"type": "subscribed", "namespace": "/", "room": name, "event_types": None, "latest_offset": 0}
+        broadcast(hubd, "/", name, "chat_message", {"message": "hi"})
+        message = recv(ws)
+        assert message["event"]["namespace"] == "/" and message["event"]["data"] == {"message": "hi"}
+    finally:
+        ws.close()
+
+
+def test_bad_token_closes_with_1008(hubd):
+    ws = connect(hubd, "/stream?token=nope")
+    try:
+        assert recv(ws) == {"type": "error", "message": "unauthorized", "reason": "malformed token"}
+        assert recv(ws) == ("close", 1008, "unauthorized")
+    finally:
+        ws.close()
+
+    ws = connect(hubd)
+    try:
+        send(ws, {"action": "auth", "token": jwt("x", ["admin"], secret="another-secret-0123456789abcdef0123")})
+        assert recv(ws) == {"type": "error", "message": "unauthorized", "reason": "invalid signature"}
+        assert recv(ws) == ("close", 1008, "unauthorized")
+    finally:
+        ws.close()
+
+
+def test_since_replays_then_live_without_duplicates(hubd):
+    name = room()
+    for n in range(3):
+        broadcast(hubd, "/chat", name, "chat_message", {"n": n})
+    ws = authenticated(hubd, "user")
+    try:
+        send(ws, {"action": "subscribe", "namespace": "/chat", "room": name, "since": 1})
+        assert recv(ws)["latest_offset"] == 3
+        replayed = [recv(ws)["event"] for _ in range(2)]
+        assert [(e["offset"], e["data"]) for e in replayed] == [(2, {"n": 1}), (3, {"n": 2})]
+        broadcast(hubd, "/chat", name, "chat_message", {"n": 3})
+        assert recv(ws)["event"]["offset"] == 4
+        send(ws, {"action": "ping"})
+        assert recv(ws) == {"type": "pong"}  # nothing else (no duplicate) came in between
+    finally:
+        ws.close()
+
+
+def test_grants_errors_and_unsubscribe(hubd):
+    name = room()
+    ws = authenticated(hubd, "user")
+    try:
+        send(ws, {"action": "subscribe", "namespace": "/monitoring", "room": name})
+        assert recv(ws) == {"type": "error", "message": "forbidden", "reason": "role required for /monitoring",
+                            "namespace": "/monitoring", "room": name}
+        ws.send("not json")
+        assert recv(ws) == {"type": "error", "message": "invalid JSON"}
+        send(ws, {"action": "publish"})
+        assert recv(ws) == {"type": "error", "message": "unknown action: publish"}
+        ws.send_binary(b"\x00\x01")
+        assert recv(ws) == {"type": "error", "message": "binary frames are not supported"}
+        send(ws, {"action": "subscribe", "room": name})
+        assert recv(ws)["type"] == "subscribed"
+        send(ws, {"action": "unsubscribe", "room": name})
+        assert recv(ws) == {"type": "unsubscribed", "namespace": "/", "room": name}
+        broadcast(hubd, "/", name, "chat_message", {"late": True})
+        send(ws, {"action": "ping"})
+        assert recv(ws) == {"type": "pong"}  # the event after unsubscribe never came
+    finally:
+        ws.close()
+
+
+def test_invalid_utf8_closes_with_1007(hubd):
+    ws = authenticated(hubd, "user")
+    try:
+        ws.send_frame(websocket.ABNF.create_frame(b'{"action":"\xff"}', websocket.ABNF.OPCODE_TEXT))
+        assert recv(ws) == ("close", 1007, "invalid UTF-8")
+    finally:
+        ws.close()
