@@ -23,8 +23,10 @@ public protocol Adapter: AnyObject, Sendable {
     func broadcastCounting(_ packet: SocketPacket, options: BroadcastOptions) -> EventLoopFuture<Int>
     /// Keeps a disconnected socket's session for connection-state recovery (no-op without it).
     func persistSession(_ session: PersistedSession)
-    /// Hands back a session and the broadcasts it missed after `offset`, or `nil`.
+    /// A kept session and the broadcasts it missed after `offset`, or `nil`; the session stays kept.
     func restoreSession(privateID: String, offset: String) -> RestoredSession?
+    /// Forgets a restored session; `false` if it was no longer kept.
+    func takeSession(privateID: String) -> Bool
     /// Runs `body` on each socket the options select, on that socket's event loop (for socketsJoin,
     /// socketsLeave, disconnectSockets, emits with acknowledgements).
     func forEachSocket(options: BroadcastOptions, _ body: @escaping @Sendable (Socket) -> Void) -> EventLoopFuture<Void>

@@ -103,6 +103,16 @@ final class ClientConnection: EngineSessionHandler, @unchecked Sendable {
                 self.send(SocketPacket(type: .connectError, namespace: name, data: refusal.payload))
                 return
             }
+            if let restored {
+                // The kept session is released only now, so a refused attempt can be retried; if a
+                // concurrent attempt took it first, this one must not reuse the socket id.
+                guard namespace.adapter.takeSession(privateID: restored.session.privateID) else {
+                    self.send(SocketPacket(type: .connectError, namespace: name,
+                                           data: ConnectError(message: "session already recovered").payload))
+                    return
+                }
+                socket.replayedThrough = restored.replayedThrough
+            }
             self.connectTimer?.cancel()
             self.connectTimer = nil
             self.sockets[name] = socket

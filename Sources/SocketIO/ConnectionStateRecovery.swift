@@ -41,6 +41,9 @@ public struct RestoredSession: Sendable {
     public var session: PersistedSession
     /// The missed broadcasts, each as encoded packets ready to send.
     public var missedPackets: [[EncodedPacket]]
+    /// The newest offset at the time of the restore: broadcasts up to it were considered for the
+    /// replay, so live deliveries of them still in flight must be skipped.
+    public var replayedThrough: UInt64
 }
 
 /// The broadcast log and the disconnected sessions of one namespace, as a value type (no locking,
@@ -59,6 +62,10 @@ public struct SessionRecoveryStore: Sendable {
     private var logStart = 0
     private var sessions: [String: PersistedSession] = [:]
     private var lastOffset: UInt64 = 0
+    /// The newest offset dropped from the log by the ``ConnectionStateRecovery/maxPackets`` bound. A
+    /// client behind it may have missed something no longer kept. (Broadcasts dropped by age were
+    /// sent before any recoverable session disconnected, so they cannot have been missed.)
+    private var evictedThrough: UInt64 = 0
 
     /// An empty store.
     public init(configuration: ConnectionStateRecovery) {
@@ -81,6 +88,7 @@ public struct SessionRecoveryStore: Sendable {
         guard let value = UInt64(offset) else { return }
         self.log.append(LoggedBroadcast(offset: value, options: options, packets: packets, emittedAt: now))
         if self.loggedCount > self.configuration.maxPackets {
+            self.evictedThrough = self.log[self.logStart].offset
             self.logStart += 1
         }
         self.compact(now: now)
@@ -99,24 +107,27 @@ public struct SessionRecoveryStore: Sendable {
         self.sessions[session.privateID] = session
     }
 
-    /// Hands back the session `privateID` with what it missed after `offset`, and forgets it. `nil`
-    /// if the session is unknown or expired, or the offset is no longer in the log (the client then
-    /// connects as new).
+    /// The session `privateID` with what it missed after `offset`, or `nil` if the session is
+    /// unknown or expired, or something after `offset` may be gone from the log (the client then
+    /// connects as new). The session is kept until ``take(privateID:)``, so a refused attempt (an
+    /// expired token, say) can be retried.
     public mutating func restore(privateID: String, offset: String, now: NIODeadline) -> RestoredSession? {
         self.compact(now: now)
-        guard let session = self.sessions.removeValue(forKey: privateID) else { return nil }
-        guard now - session.disconnectedAt <= self.configuration.maxDisconnectionDuration else { return nil }
-        guard let value = UInt64(offset) else { return nil }
-        let missed: ArraySlice<LoggedBroadcast>
-        if value == self.lastOffset {
-            missed = []
-        } else {
-            // The offset itself must still be in the log, or something after it may be lost.
-            guard let index = self.index(of: value) else { return nil }
-            missed = self.log[(index + 1)...]
+        guard let session = self.sessions[privateID] else { return nil }
+        guard now - session.disconnectedAt <= self.configuration.maxDisconnectionDuration else {
+            self.sessions.removeValue(forKey: privateID)
+            return nil
         }
+        guard let value = UInt64(offset), value <= self.lastOffset, value >= self.evictedThrough else { return nil }
+        let missed = self.log[self.logStart...].drop(while: { $0.offset <= value })
         let packets = missed.filter { Self.reaches($0.options, rooms: session.rooms) }.map(\.packets)
-        return RestoredSession(session: session, missedPackets: packets)
+        return RestoredSession(session: session, missedPackets: packets, replayedThrough: self.lastOffset)
+    }
+
+    /// Forgets the session `privateID` once it was restored. Returns whether it was still kept (a
+    /// concurrent restore of the same session may have taken it first).
+    public mutating func take(privateID: String) -> Bool {
+        self.sessions.removeValue(forKey: privateID) != nil
     }
 
     /// Drops broadcasts older than ``ConnectionStateRecovery/maxDisconnectionDuration``.
@@ -134,18 +145,6 @@ public struct SessionRecoveryStore: Sendable {
     private mutating func expireSessions(now: NIODeadline) {
         let horizon = now - self.configuration.maxDisconnectionDuration
         self.sessions = self.sessions.filter { $0.value.disconnectedAt >= horizon }
-    }
-
-    private func index(of offset: UInt64) -> Int? {
-        var low = self.logStart
-        var high = self.log.count - 1
-        while low <= high {
-            let mid = (low + high) / 2
-            let value = self.log[mid].offset
-            if value == offset { return mid }
-            if value < offset { low = mid + 1 } else { high = mid - 1 }
-        }
-        return nil
     }
 
     /// Whether a broadcast with `options` would have reached a socket in `rooms`.

@@ -72,20 +72,24 @@ public final class InMemoryAdapter: Adapter, @unchecked Sendable {
         shard.sockets.removeValue(forKey: socket.id)
     }
 
-    /// Encodes the packet once; with recovery, appends and logs the offset first.
-    private func encode(_ packet: SocketPacket, options: BroadcastOptions) -> [EncodedPacket] {
+    /// Encodes the packet once and hands it to `schedule`, which queues the per-loop work. With
+    /// recovery, a non-volatile event without ack first gets its offset appended and logged, and all
+    /// of that happens under one lock, so every loop receives broadcasts in offset order.
+    private func encode(_ packet: SocketPacket, options: BroadcastOptions,
+                        _ schedule: ([EncodedPacket], _ offset: UInt64?) -> Void) {
         guard let recovery = self.recovery, packet.type == .event, packet.id == nil, !options.volatile,
               case .array(var arguments)? = packet.data else {
-            return SocketPacketEncoder.encode(packet, allocator: self.allocator)
+            schedule(SocketPacketEncoder.encode(packet, allocator: self.allocator), nil)
+            return
         }
-        return recovery.withLockedValue { store in
+        recovery.withLockedValue { store in
             let offset = store.nextOffset()
             arguments.append(.string(offset))
             var logged = packet
             logged.data = .array(arguments)
             let packets = SocketPacketEncoder.encode(logged, allocator: self.allocator)
             store.record(offset: offset, options: options, packets: packets, now: .now())
-            return packets
+            schedule(packets, UInt64(offset))
         }
     }
 
@@ -97,25 +101,33 @@ public final class InMemoryAdapter: Adapter, @unchecked Sendable {
         self.recovery?.withLockedValue { $0.restore(privateID: privateID, offset: offset, now: .now()) }
     }
 
+    public func takeSession(privateID: String) -> Bool {
+        self.recovery?.withLockedValue { $0.take(privateID: privateID) } ?? false
+    }
+
     public func broadcast(_ packet: SocketPacket, options: BroadcastOptions) {
-        let packets = self.encode(packet, options: options)
-        self.onEveryShard { shard in
-            Self.forEachTarget(in: shard, options: options) { socket in
-                socket.deliver(packets, volatile: options.volatile)
+        self.encode(packet, options: options) { packets, offset in
+            // A logged broadcast is always queued, even for this loop, to keep offset order.
+            self.onEveryShard(alwaysQueue: offset != nil) { shard in
+                Self.forEachTarget(in: shard, options: options, offset: offset) { socket in
+                    socket.deliver(packets, volatile: options.volatile)
+                }
             }
         }
     }
 
     public func broadcastCounting(_ packet: SocketPacket, options: BroadcastOptions) -> EventLoopFuture<Int> {
-        let packets = self.encode(packet, options: options)
-        let futures = self.loops.map { loop in
-            loop.submit {
-                var count = 0
-                Self.forEachTarget(in: self.shard(for: loop), options: options) { socket in
-                    socket.deliver(packets, volatile: options.volatile)
-                    count += 1
+        var futures: [EventLoopFuture<Int>] = []
+        self.encode(packet, options: options) { packets, offset in
+            futures = self.loops.map { loop in
+                loop.submit {
+                    var count = 0
+                    Self.forEachTarget(in: self.shard(for: loop), options: options, offset: offset) { socket in
+                        socket.deliver(packets, volatile: options.volatile)
+                        count += 1
+                    }
+                    return count
                 }
-                return count
             }
         }
         return EventLoopFuture.whenAllSucceed(futures, on: self.loops[0]).map { $0.reduce(0, +) }
@@ -153,11 +165,11 @@ public final class InMemoryAdapter: Adapter, @unchecked Sendable {
         }
     }
 
-    /// Runs `body` with each loop's shard on that loop: inline for the caller's loop, one hop for
-    /// each other.
-    private func onEveryShard(_ body: @escaping @Sendable (Shard) -> Void) {
+    /// Runs `body` with each loop's shard on that loop: inline for the caller's loop (unless
+    /// `alwaysQueue`), one hop for each other.
+    private func onEveryShard(alwaysQueue: Bool = false, _ body: @escaping @Sendable (Shard) -> Void) {
         for loop in self.loops {
-            if loop.inEventLoop {
+            if loop.inEventLoop && !alwaysQueue {
                 body(self.shard(for: loop))
             } else {
                 loop.execute { body(self.shard(for: loop)) }
@@ -165,14 +177,17 @@ public final class InMemoryAdapter: Adapter, @unchecked Sendable {
         }
     }
 
-    /// Visits each socket of `shard` that `options` select, once.
-    private static func forEachTarget(in shard: Shard, options: BroadcastOptions, _ visit: (Socket) -> Void) {
+    /// Visits each socket of `shard` that `options` select, once. A logged broadcast (`offset`) skips
+    /// sockets whose recovery replay already covered it.
+    private static func forEachTarget(in shard: Shard, options: BroadcastOptions, offset: UInt64? = nil,
+                                      _ visit: (Socket) -> Void) {
         var excludedIDs = Set<String>()
         for room in options.except {
             if let members = shard.rooms[room] { excludedIDs.formUnion(members.keys) }
         }
         func excluded(_ socket: Socket) -> Bool {
-            !excludedIDs.isEmpty && excludedIDs.contains(socket.id)
+            if let offset, socket.replayedThrough >= offset { return true }
+            return !excludedIDs.isEmpty && excludedIDs.contains(socket.id)
         }
         if options.rooms.isEmpty {
             for socket in shard.sockets.values where !excluded(socket) {

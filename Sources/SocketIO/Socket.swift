@@ -38,6 +38,9 @@ public final class Socket: @unchecked Sendable {
     public let recovered: Bool
     /// The private session id sent as `pid` in the CONNECT reply, with recovery on.
     let privateID: String?
+    /// For a recovered socket: the newest broadcast offset its replay covered; live deliveries up
+    /// to it that were still queued are skipped. Touched on ``eventLoop``.
+    var replayedThrough: UInt64 = 0
 
     let connection: ClientConnection
     private var handlers: [String: [EventHandler]] = [:]

@@ -167,6 +167,7 @@ final class LoadWorker: @unchecked Sendable {
         }
         var result = WorkerResult()
         result.cpuSeconds = ProcStats.selfCPUSeconds() - cpuAtGo
+        var connectH = LatencyHistogram(), rttH = LatencyHistogram(), fanoutH = LatencyHistogram()
         for shard in shards {
             let part = try await shard.loop.submit { () -> WorkerResult in
                 var r = WorkerResult()
@@ -196,7 +197,13 @@ final class LoadWorker: @unchecked Sendable {
             let cpu = result.cpuSeconds
             result.merge(part)
             result.cpuSeconds = cpu
+            connectH.merge(LatencyHistogram(compact: part.connectHistogram))
+            rttH.merge(LatencyHistogram(compact: part.rttHistogram))
+            fanoutH.merge(LatencyHistogram(compact: part.fanoutHistogram))
         }
+        result.connectHistogram = connectH.compact
+        result.rttHistogram = rttH.compact
+        result.fanoutHistogram = fanoutH.compact
         result.connectFailures = connectFailed
         if scenario == .connect {
             result.spanStartNanos = connectStart

@@ -71,3 +71,28 @@ def test_recovery_still_checks_the_token(hubd):
     first.sio.eio.disconnect()
     refusal = HubClient(hubd.url, "/admin").try_connect(token=jwt("root", ["user"]), auth={"pid": pid, "offset": "0"})
     assert refusal == {"message": "forbidden", "data": {"reason": "role required for /admin"}}
+
+
+def test_recovery_drops_rooms_the_new_token_no_longer_grants(hubd):
+    first = HubClient(hubd.url, "/monitoring").connect(token=jwt("dash", ["monitor"]))
+    assert first.call("join_room", {"room": "recover"})["ok"]
+    publish(hubd, 100)
+    _, _, offset = first.next("task_updated")
+    pid, sid = first.connect_reply["pid"], first.connect_reply["sid"]
+    first.sio.eio.disconnect()
+    second = HubClient(hubd.url, "/monitoring").connect(
+        token=jwt("dash", ["monitor"], rooms=["billing"]), auth={"pid": pid, "offset": offset})
+    try:
+        assert second.connect_reply == {"sid": sid, "pid": pid}
+        publish(hubd, 101)
+        second.assert_nothing("task_updated")
+    finally:
+        second.close()
+
+
+def test_another_user_cannot_resume_a_session(hubd):
+    first = HubClient(hubd.url, "/monitoring").connect(token=jwt("dash", ["monitor"]))
+    pid = first.connect_reply["pid"]
+    first.sio.eio.disconnect()
+    refusal = HubClient(hubd.url, "/monitoring").try_connect(token=jwt("mallory", ["monitor"]), auth={"pid": pid, "offset": "0"})
+    assert refusal == {"message": "forbidden", "data": {"reason": "session belongs to another user"}}

@@ -71,6 +71,48 @@ struct JSONValueTests {
         #expect(JSONValue.string("\"\\/<>&'\u{7F}\u{2028}é").jsonString == "\"\\\"\\\\/<>&'\u{7F}\u{2028}é\"")
     }
 
+    @Test func escapingMatchesAReferenceAtEveryPositionAndLength() throws {
+        // Exercises the word-at-a-time scan: specials at every offset of strings of every short length.
+        func reference(_ string: String) -> String {
+            var out = "\""
+            for scalar in string.unicodeScalars {
+                let unit = scalar.value
+                switch unit {
+                case 0x22: out += "\\\""
+                case 0x5C: out += "\\\\"
+                case 0x08: out += "\\b"
+                case 0x09: out += "\\t"
+                case 0x0A: out += "\\n"
+                case 0x0C: out += "\\f"
+                case 0x0D: out += "\\r"
+                case 0..<0x20:
+                    let hex = Array("0123456789abcdef")
+                    out += "\\u00" + String(hex[Int(unit >> 4)]) + String(hex[Int(unit & 0xF)])
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            return out + "\""
+        }
+        for length in 0..<24 {
+            for special in ["\"", "\\", "\n", "\u{1}", "\u{1F}", " ", "\u{7F}", "é"] {
+                for position in 0...length {
+                    var characters = Array(repeating: "a", count: length)
+                    characters.insert(special, at: position)
+                    let string = characters.joined()
+                    #expect(JSONValue.string(string).jsonString == reference(string), "\(length) \(position)")
+                    #expect(try JSONValue.parse(JSONValue.string(string).jsonString) == .string(string))
+                }
+            }
+        }
+    }
+
+    @Test func errorsAfterTheParserStacksGrewAreReported() {
+        let wide = "[" + (0..<100).map { #""s\#($0)""# }.joined(separator: ",") + ",]"
+        #expect(throws: JSONError.unexpectedCharacter(offset: wide.utf8.count - 1)) { try JSONValue.parse(wide) }
+        let deep = String(repeating: #"{"k":["#, count: 40) + "1]x"
+        #expect(throws: JSONError.unexpectedCharacter(offset: deep.utf8.count - 1)) { try JSONValue.parse(deep) }
+    }
+
     @Test func longStringsWithEscapesSurviveARoundTrip() throws {
         let original = String(repeating: "abc\"déf\\\n😀", count: 1000)
         let text = JSONValue.string(original).jsonString

@@ -31,7 +31,31 @@ struct SessionRecoveryStoreTests {
         #expect(restored?.session.rooms == ["sid-p1", "room-a"])
         let texts = restored?.missedPackets.map { String(buffer: $0[0].bytes) }
         #expect(texts == ["a-2", "all-4"])
-        #expect(store.restore(privateID: "p1", offset: first, now: self.t0 + .seconds(1)) == nil, "a session is restored once")
+        #expect(restored?.replayedThrough == 5)
+        let result1 = store.restore(privateID: "p1", offset: first, now: self.t0 + .seconds(1))
+        #expect(result1 != nil, "kept until taken: a refused attempt can retry")
+        let result2 = store.take(privateID: "p1")
+        #expect(result2)
+        let result3 = store.take(privateID: "p1")
+        #expect(!result3, "a session is taken once")
+        let result4 = store.restore(privateID: "p1", offset: first, now: self.t0 + .seconds(1))
+        #expect(result4 == nil)
+    }
+
+    @Test func quietRoomRecoversAfterTheLogAgedOut() {
+        var configuration = ConnectionStateRecovery()
+        configuration.maxDisconnectionDuration = .seconds(2)
+        var store = SessionRecoveryStore(configuration: configuration)
+        let offset = store.nextOffset()
+        store.record(offset: offset, options: BroadcastOptions(), packets: self.packet("old"), now: self.t0)
+        // Nothing for longer than maxDisconnectionDuration, then a short drop.
+        let dropAt = self.t0 + .seconds(3)
+        store.persist(self.session("quiet", rooms: ["sid-quiet"], at: dropAt))
+        store.compact(now: dropAt + .milliseconds(300))
+        #expect(store.loggedCount == 0)
+        let restored = store.restore(privateID: "quiet", offset: offset, now: dropAt + .milliseconds(300))
+        #expect(restored != nil, "broadcasts dropped by age were sent before the disconnect, so nothing is missing")
+        #expect(restored?.missedPackets.isEmpty == true)
     }
 
     @Test func upToDateClientMissesNothing() {
@@ -52,12 +76,18 @@ struct SessionRecoveryStoreTests {
         store.record(offset: offset, options: BroadcastOptions(), packets: self.packet("x"), now: self.t0)
         _ = store.nextOffset()
         store.persist(self.session("late", rooms: [], at: self.t0))
-        #expect(store.restore(privateID: "late", offset: offset, now: self.t0 + .seconds(3)) == nil)
+        let result5 = store.restore(privateID: "late", offset: offset, now: self.t0 + .seconds(3))
+        #expect(result5 == nil)
+        let result6 = store.take(privateID: "late")
+        #expect(!result6, "an expired session is forgotten")
         store.persist(self.session("bad", rooms: [], at: self.t0))
-        #expect(store.restore(privateID: "bad", offset: "999", now: self.t0) == nil)
+        let result7 = store.restore(privateID: "bad", offset: "999", now: self.t0)
+        #expect(result7 == nil)
         store.persist(self.session("garbage", rooms: [], at: self.t0))
-        #expect(store.restore(privateID: "garbage", offset: "not-a-number", now: self.t0) == nil)
-        #expect(store.restore(privateID: "unknown", offset: offset, now: self.t0) == nil)
+        let result8 = store.restore(privateID: "garbage", offset: "not-a-number", now: self.t0)
+        #expect(result8 == nil)
+        let result9 = store.restore(privateID: "unknown", offset: offset, now: self.t0)
+        #expect(result9 == nil)
     }
 
     @Test func logIsBoundedByCountAndAge() {
@@ -73,7 +103,10 @@ struct SessionRecoveryStoreTests {
         }
         #expect(store.loggedCount == 3)
         store.persist(self.session("p", rooms: [], at: self.t0))
-        #expect(store.restore(privateID: "p", offset: offsets[0], now: self.t0) == nil, "offset evicted: cannot prove nothing was lost")
+        let result10 = store.restore(privateID: "p", offset: offsets[0], now: self.t0)
+        #expect(result10 == nil, "offset 2 was evicted by count: it may be lost")
+        let result11 = store.restore(privateID: "p", offset: offsets[1], now: self.t0)
+        #expect(result11?.missedPackets.count == 3)
         store.compact(now: self.t0 + .seconds(11))
         #expect(store.loggedCount == 0)
     }
@@ -88,7 +121,9 @@ struct SessionRecoveryStoreTests {
         #expect(store.sessionCount == 2)
         let offset = store.nextOffset()
         store.record(offset: offset, options: BroadcastOptions(), packets: self.packet("x"), now: self.t0)
-        #expect(store.restore(privateID: "a", offset: offset, now: self.t0 + .seconds(2)) == nil, "the oldest was evicted")
-        #expect(store.restore(privateID: "c", offset: offset, now: self.t0 + .seconds(2)) != nil)
+        let result12 = store.restore(privateID: "a", offset: offset, now: self.t0 + .seconds(2))
+        #expect(result12 == nil, "the oldest was evicted")
+        let result13 = store.restore(privateID: "c", offset: offset, now: self.t0 + .seconds(2))
+        #expect(result13 != nil)
     }
 }

@@ -14,6 +14,11 @@ struct HubChannels {
         for name in ChannelPolicy.namespaces {
             let namespace = self.hub.io.of(name)
             namespace.use(self.authenticate(namespace: name))
+            namespace.onConnection { socket in
+                if socket.recovered {
+                    self.reconcileRecoveredRooms(socket)
+                }
+            }
             namespace.on("join_room") { socket, args, ack in self.joinRoom(socket, args, ack) }
             namespace.on("leave_room") { socket, args, ack in self.leaveRoom(socket, args, ack) }
             namespace.onDisconnecting { socket, _ in
@@ -45,7 +50,24 @@ struct HubChannels {
                 guard ChannelPolicy.mayConnect(principal, to: namespace) else {
                     throw ConnectError(message: "forbidden", data: ["reason": .string("role required for \(namespace)")])
                 }
+                // A recovered socket carries the principal it had; only the same subject resumes it.
+                if socket.recovered, let previous = Hub.principal(of: socket), previous.subject != principal.subject {
+                    throw ConnectError(message: "forbidden", data: ["reason": "session belongs to another user"])
+                }
                 socket.userInfo[Hub.principalKey] = principal
+            }
+        }
+    }
+
+    /// A recovered socket is back in the rooms it had: drop those its (new) token no longer grants,
+    /// and tell the other members it is back (they saw `user_left` when it dropped).
+    private func reconcileRecoveredRooms(_ socket: Socket) {
+        guard let principal = Hub.principal(of: socket) else { return }
+        for room in socket.rooms where room != socket.id {
+            if ChannelPolicy.refusalToJoin(principal, room: room, in: socket.namespace.name) != nil {
+                socket.leave(room)
+            } else {
+                self.presence("user_joined", socket: socket, room: room)
             }
         }
     }

@@ -15,7 +15,7 @@ extension JSONValue {
         }.get()
     }
 
-    /// Parses the readable bytes of `bytes` as JSON text; see ``parse(_:maxDepth:)-(String,_)``.
+    /// Parses the readable bytes of `bytes` as JSON text, with the same rules as the `String` variant.
     /// Strings that are not valid UTF-8 → ``JSONError/invalidUTF8``.
     public static func parse(_ bytes: ByteBuffer, maxDepth: Int = 128) throws(JSONError) -> JSONValue {
         try bytes.withUnsafeReadableBytes { raw in

@@ -86,18 +86,37 @@ struct JSONWriter {
 
     private static func measureEscaped(_ utf8: UnsafeRawBufferPointer) -> Int {
         var size = utf8.count &+ 2
-        var i = 0
-        let count = utf8.count
-        guard let base = utf8.baseAddress else { return size }
-        while i < count {
-            if i &+ 8 <= count, !Self.needsEscape(base.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
-                i &+= 8
-                continue
-            }
+        var i = Self.firstEscapeCandidate(utf8, from: 0)
+        while i < utf8.count {
             if Self.needsEscape(utf8[i]) { size &+= 5 }
-            i &+= 1
+            i = Self.firstEscapeCandidate(utf8, from: i &+ 1)
         }
         return size
+    }
+
+    /// The index of the first byte at or after `start` that may need escaping, found eight bytes
+    /// at a time; a returned index may be a false lead inside a word, never past a real one.
+    @inline(__always)
+    private static func firstEscapeCandidate(_ utf8: UnsafeRawBufferPointer, from start: Int) -> Int {
+        guard let base = utf8.baseAddress else { return 0 }
+        let count = utf8.count
+        var i = start
+        while i &+ 8 <= count {
+            if Self.needsEscape(base.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
+                // Find the byte within the word.
+                while !Self.needsEscape(utf8[i]) { i &+= 1 }
+                return i
+            }
+            i &+= 8
+        }
+        let tail = count &- i
+        guard tail > 0 else { return count }
+        // Fill the unused bytes of the last word with a harmless letter.
+        var word: UInt64 = 0x4141_4141_4141_4141
+        withUnsafeMutableBytes(of: &word) { $0.baseAddress!.copyMemory(from: base + i, byteCount: tail) }
+        guard Self.needsEscape(word) else { return count }
+        while i < count, !Self.needsEscape(utf8[i]) { i &+= 1 }
+        return i
     }
 
     /// Whether any of eight bytes is `"`, `\` or below 0x20 (SWAR, exact). The three "has a byte
@@ -188,19 +207,15 @@ struct JSONWriter {
             return
         }
         var runStart = 0
-        var i = 0
+        var i = Self.firstEscapeCandidate(utf8, from: 0)
         while i < count {
-            if i &+ 8 <= count, !Self.needsEscape(base.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
-                i &+= 8
-                continue
-            }
             let b = utf8[i]
             if Self.needsEscape(b) {
                 output.append(base + runStart, count: i &- runStart)
                 Self.writeEscape(for: b, to: &output)
                 runStart = i &+ 1
             }
-            i &+= 1
+            i = Self.firstEscapeCandidate(utf8, from: i &+ 1)
         }
         output.append(base + runStart, count: count &- runStart)
         output.append(UInt8(ascii: "\""))

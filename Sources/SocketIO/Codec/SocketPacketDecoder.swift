@@ -189,11 +189,20 @@ public struct SocketPacketDecoder: Sendable {
             guard case .array(let elements) = payload, let first = elements.first else { return false }
             switch first {
             case .number: return true
-            case .string(let name): return !Self.reservedEvents.contains(name)
+            case .string(let name): return !Self.isReserved(name)
             default: return false
             }
         case .ack, .binaryAck:
             return payload.arrayValue != nil
+        }
+    }
+
+    /// Whether `name` is one of ``reservedEvents``; checks the length first so that ordinary
+    /// event names cost no hashing.
+    static func isReserved(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 7, 10, 11, 13, 14: return Self.reservedEvents.contains(name)
+        default: return false
         }
     }
 

@@ -48,7 +48,7 @@ final class SocketIOTestClient: Sendable {
     /// The whole open packet (`sid`, `upgrades`, `pingInterval`, …).
     let openPacket: JSONValue
 
-    private let incoming = TestAsyncQueue<Incoming>()
+    private let incoming = TestQueue<Incoming>()
     private let state = NIOLockedValueBox(ReadState())
     private let ackIDs = NIOLockedValueBox(0)
 
@@ -280,6 +280,13 @@ final class SocketIOTestClient: Sendable {
     /// packet; returns its arguments.
     func emitWithAck(_ event: String, _ arguments: JSONValue..., namespace: String = "/",
                      timeout: TimeAmount = testClientTimeout) async throws -> [JSONValue] {
+        try await self.emitWithAck(event, arguments: arguments, namespace: namespace, timeout: timeout)
+    }
+
+    /// Emits `event` with a fresh ack id and waits for the acknowledgement, which must be the next
+    /// packet; returns its arguments.
+    func emitWithAck(_ event: String, arguments: [JSONValue], namespace: String = "/",
+                     timeout: TimeAmount = testClientTimeout) async throws -> [JSONValue] {
         let id = self.ackIDs.withLockedValue { next in
             defer { next += 1 }
             return next
@@ -302,6 +309,19 @@ final class SocketIOTestClient: Sendable {
     /// Waits until the server closes the connection.
     func waitForClose(timeout: TimeAmount = testClientTimeout) async throws {
         try await self.webSocket.waitForClose(timeout: timeout)
+    }
+
+    /// Waits until the server closes the connection and every frame it sent has been read; returns
+    /// the packets that arrived before the close and were not read yet. ``closeCode`` is final after.
+    func packetsUntilClose(timeout: TimeAmount = testClientTimeout) async throws -> [SocketPacket] {
+        var packets: [SocketPacket] = []
+        while true {
+            do {
+                packets.append(try await self.nextPacket(timeout: timeout))
+            } catch TestClientError.connectionClosed {
+                return packets
+            }
+        }
     }
 
     /// Whether the TCP connection is still open.

@@ -95,21 +95,10 @@ extension Socket {
     }
 }
 
-extension TestAsyncQueue {
-    /// Takes `count` elements in order.
-    func next(_ count: Int, timeout: TimeAmount = testClientTimeout, _ what: String) async throws -> [Element] {
-        var elements: [Element] = []
-        for _ in 0..<count {
-            elements.append(try await self.next(timeout: timeout, what))
-        }
-        return elements
-    }
-}
-
 /// The server-side ``Socket`` of each connection, in connection order (pushed by an
 /// `onConnection` handler registered with ``track(_:)``).
 final class ConnectedSockets: Sendable {
-    private let queue = TestAsyncQueue<Socket>()
+    private let queue = TestQueue<Socket>()
 
     /// Records every socket that connects to `namespace`.
     func track(_ namespace: Namespace) {
