@@ -93,6 +93,11 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
+        // Smoke test of hub-bench: spawns the built `hub` and `hub-bench` binaries (no module dependency).
+        .testTarget(
+            name: "HubBenchTests",
+            dependencies: []
+        ),
         .testTarget(
             name: "EngineIOTests",
             dependencies: [

@@ -13,7 +13,7 @@ import SocketIO
 /// let http = HTTPServer(configuration: .init(host: hub.configuration.host, port: hub.configuration.port),
 ///                       endpoints: hub.endpoints, group: group, logger: logger)
 /// try await http.start()
-/// await hub.broadcaster.alert(level: .warning, message: "disk 91% full", source: "node-3")
+/// try await hub.broadcaster.alert(level: .warning, message: "disk 91% full", source: "node-3")
 /// ```
 public final class Hub: Sendable {
     /// The settings in force (dev mode may have changed `host` to 127.0.0.1).

@@ -103,15 +103,20 @@ final class ClientConnection: EngineSessionHandler, @unchecked Sendable {
                 self.send(SocketPacket(type: .connectError, namespace: name, data: refusal.payload))
                 return
             }
-            if let restored {
-                // The kept session is released only now, so a refused attempt can be retried; if a
-                // concurrent attempt took it first, this one must not reuse the socket id.
-                guard namespace.adapter.takeSession(privateID: restored.session.privateID) else {
+            var replay: [[EncodedPacket]] = []
+            if let restored, let pid = auth["pid"]?.stringValue, let offset = auth["offset"]?.stringValue {
+                // Snapshot the replay again now, in the same loop tick as the room join below: a
+                // broadcast sent while middlewares ran is either in it or queued behind it. The kept
+                // session is released only now, so a refused attempt can be retried; if a concurrent
+                // attempt took it first, this one must not reuse the socket id.
+                guard let final = namespace.adapter.restoreSession(privateID: pid, offset: offset),
+                      namespace.adapter.takeSession(privateID: restored.session.privateID) else {
                     self.send(SocketPacket(type: .connectError, namespace: name,
                                            data: ConnectError(message: "session already recovered").payload))
                     return
                 }
-                socket.replayedThrough = restored.replayedThrough
+                socket.replayedThrough = final.replayedThrough
+                replay = final.missedPackets
             }
             self.connectTimer?.cancel()
             self.connectTimer = nil
@@ -123,7 +128,7 @@ final class ClientConnection: EngineSessionHandler, @unchecked Sendable {
                 reply["pid"] = .string(pid)
             }
             self.send(SocketPacket(type: .connect, namespace: name, data: .object(reply)))
-            for packets in restored?.missedPackets ?? [] {
+            for packets in replay {
                 self.session.send(packets)
             }
             for handler in namespace.effectiveConnectionHandlers {

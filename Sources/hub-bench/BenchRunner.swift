@@ -24,13 +24,18 @@ enum BenchRunner {
             throw BenchError.usage("\(perProcess) sockets per process exceed the open-file limit (\(fileLimit)); use --processes \(needed) or more")
         }
 
-        // Pinning (before any event loop thread exists, so they inherit the mask).
+        // Pinning (before any event loop thread exists, so they inherit the mask). Both masks are
+        // given back at the end, so a server stays as it was for the next run.
+        var savedMasks: [(Int32, [UInt64])] = []
+        defer { Affinity.restore(savedMasks) }
         if let cpu = p.pinClient {
+            savedMasks += Affinity.save(pid: getpid())
             let n = try Affinity.pin(pid: getpid(), cpus: [cpu])
             log("client pinned to CPU \(cpu) (\(n) threads)")
         }
         if let cpu = p.pinServer {
             guard let pid = serverPID else { throw BenchError.usage("--pin-server needs --server-pid") }
+            savedMasks += Affinity.save(pid: pid)
             let n = try Affinity.pin(pid: pid, cpus: [cpu])
             log("server pinned to CPU \(cpu) (\(n) threads; the same as: taskset -a -p -c \(cpu) \(pid))")
         }

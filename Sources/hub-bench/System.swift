@@ -141,6 +141,24 @@ enum Affinity {
         return pinned
     }
 
+    /// The affinity masks of every thread of `pid`, to give back with `restore`.
+    static func save(pid: Int32) -> [(Int32, [UInt64])] {
+        guard let getAffinity = libc("sched_getaffinity") else { return [] }
+        return ProcStats.threadIDs(pid: pid).compactMap { tid in
+            var words = [UInt64](repeating: 0, count: cpuSetBytes / 8)
+            let rc = words.withUnsafeMutableBytes { getAffinity(tid, cpuSetBytes, $0.baseAddress!) }
+            return rc == 0 ? (tid, words) : nil
+        }
+    }
+
+    static func restore(_ saved: [(Int32, [UInt64])]) {
+        guard let setAffinity = libc("sched_setaffinity") else { return }
+        for (tid, mask) in saved {
+            var words = mask
+            _ = words.withUnsafeMutableBytes { setAffinity(tid, cpuSetBytes, $0.baseAddress!) }
+        }
+    }
+
     /// CPUs this process may run on.
     static func allowedCPUCount() -> Int {
         guard let getAffinity = libc("sched_getaffinity") else { return ProcStats.onlineCPUs }
@@ -151,6 +169,8 @@ enum Affinity {
     }
     #else
     static func pin(pid: Int32, cpus: [Int]) throws -> Int { throw BenchError.system("pinning needs Linux") }
+    static func save(pid: Int32) -> [(Int32, [UInt64])] { [] }
+    static func restore(_ saved: [(Int32, [UInt64])]) {}
     static func allowedCPUCount() -> Int { ProcStats.onlineCPUs }
     #endif
 }

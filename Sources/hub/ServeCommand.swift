@@ -67,5 +67,7 @@ struct ServeCommand: AsyncParsableCommand {
         Admin token (printed once): \(token)
           curl -H 'Authorization: Bearer \(token)' http://127.0.0.1:\(port)/api/websocket/status
         """)
+        // Reach a pipe or a log file now, not at exit (fflush(NULL) flushes every output stream).
+        fflush(nil)
     }
 }

@@ -111,7 +111,7 @@ import Testing
         #expect(try await socket.nextText()
             == #"{"type":"subscribed","namespace":"/monitoring","room":"ops","event_types":["alert_created"],"latest_offset":0}"#)
 
-        let result = await fixture.hub.broadcaster.publish(
+        let result = try await fixture.hub.broadcaster.publish(
             type: "alert_created", data: ["level": "warning", "message": "disk 91% full"], namespace: "/monitoring",
             rooms: ["ops"], source: "test")
         #expect(result.delivered == 1)
@@ -130,10 +130,10 @@ import Testing
         let socket = try await fixture.authenticated(roles: [.service])
         try await socket.subscribe(#"{"action":"subscribe","namespace":"/monitoring","room":"ops","event_types":["task_failed"]}"#)
         let hub = fixture.hub
-        await hub.broadcaster.publish(type: "task_started", data: ["task": "a"], namespace: "/monitoring", rooms: ["ops"], source: "test")
-        await hub.broadcaster.publish(type: "task_failed", data: ["task": "a"], namespace: "/monitoring", rooms: ["ops"], source: "test")
+        try await hub.broadcaster.publish(type: "task_started", data: ["task": "a"], namespace: "/monitoring", rooms: ["ops"], source: "test")
+        try await hub.broadcaster.publish(type: "task_failed", data: ["task": "a"], namespace: "/monitoring", rooms: ["ops"], source: "test")
         // Same room, other namespace: not this subscription.
-        await hub.broadcaster.publish(type: "task_failed", data: ["task": "b"], namespace: "/", rooms: ["ops"], source: "test")
+        try await hub.broadcaster.publish(type: "task_failed", data: ["task": "b"], namespace: "/", rooms: ["ops"], source: "test")
         let event = try await socket.nextJSON()
         #expect(event["event"]?["type"] == "task_failed")
         #expect(event["event"]?["data"] == ["task": "a"])
@@ -149,7 +149,7 @@ import Testing
         let hub = fixture.hub
         var published: [HubEvent] = []
         for n in 1...3 {
-            published += await hub.broadcaster.publish(type: "chat_message", data: ["n": .number(Double(n))], namespace: "/chat",
+            published += try await hub.broadcaster.publish(type: "chat_message", data: ["n": .number(Double(n))], namespace: "/chat",
                                                        rooms: ["lobby"], source: "test").events
         }
         let socket = try await fixture.authenticated(roles: [.user])
@@ -158,7 +158,7 @@ import Testing
             == ["type": "subscribed", "namespace": "/chat", "room": "lobby", "event_types": nil, "latest_offset": 3])
         #expect(try await socket.nextJSON() == ["type": "event", "event": published[1].json])
         #expect(try await socket.nextJSON() == ["type": "event", "event": published[2].json])
-        let live = await hub.broadcaster.publish(type: "chat_message", data: ["n": 4], namespace: "/chat", rooms: ["lobby"], source: "test")
+        let live = try await hub.broadcaster.publish(type: "chat_message", data: ["n": 4], namespace: "/chat", rooms: ["lobby"], source: "test")
         #expect(try await socket.nextJSON() == ["type": "event", "event": live.events[0].json])
         socket.send(text: #"{"action":"ping"}"#)
         #expect(try await socket.nextText() == #"{"type":"pong"}"#)
@@ -175,7 +175,7 @@ import Testing
         // starts somewhere in the middle of it.
         let publisher = Task {
             for n in 1...total {
-                await hub.broadcaster.publish(type: "chat_message", data: ["n": .number(Double(n))], namespace: "/",
+                try await hub.broadcaster.publish(type: "chat_message", data: ["n": .number(Double(n))], namespace: "/",
                                               rooms: ["race"], source: "test")
             }
         }
@@ -186,7 +186,7 @@ import Testing
             let message = try await socket.nextJSON()
             offsets.append(try #require(message["event"]?["offset"]?.intValue))
         }
-        await publisher.value
+        try await publisher.value
         #expect(offsets == Array(1...total))
         socket.send(text: #"{"action":"ping"}"#)
         #expect(try await socket.nextText() == #"{"type":"pong"}"#)
@@ -219,7 +219,7 @@ import Testing
         try await socket.subscribe(#"{"action":"subscribe","room":"lobby"}"#)
         socket.send(text: #"{"action":"unsubscribe","room":"lobby"}"#)
         #expect(try await socket.nextText() == #"{"type":"unsubscribed","namespace":"/","room":"lobby"}"#)
-        let result = await fixture.hub.broadcaster.publish(type: "chat_message", data: ["n": 1], namespace: "/", rooms: ["lobby"], source: "test")
+        let result = try await fixture.hub.broadcaster.publish(type: "chat_message", data: ["n": 1], namespace: "/", rooms: ["lobby"], source: "test")
         #expect(result.delivered == 0)
         socket.send(text: #"{"action":"unsubscribe","room":"lobby"}"#)
         #expect(try await socket.nextJSON() == ["type": "error", "message": "not subscribed", "namespace": "/", "room": "lobby"])
@@ -233,7 +233,7 @@ import Testing
         #expect(try await socket.nextJSON()["type"] == "authenticated")
         #expect(try await socket.nextJSON()
             == ["type": "subscribed", "namespace": "/", "room": "team a", "event_types": nil, "latest_offset": 0])
-        let result = await fixture.hub.broadcaster.publish(type: "chat_message", data: ["hi": true], namespace: "/", rooms: ["team a"],
+        let result = try await fixture.hub.broadcaster.publish(type: "chat_message", data: ["hi": true], namespace: "/", rooms: ["team a"],
                                                            source: "test")
         #expect(try await socket.nextJSON() == ["type": "event", "event": result.events[0].json])
         await socket.close()
@@ -289,7 +289,7 @@ import Testing
         socket.send(bytes: [0x7B, 0xFF, 0xFE, 0x7D], opcode: .text)
         #expect(try await socket.nextClose() == StreamTestClose(code: 1007, reason: "invalid UTF-8"))
         // The server ended the subscriptions before it sent the close frame.
-        let result = await fixture.hub.broadcaster.publish(type: "chat_message", data: ["n": 1], namespace: "/", rooms: ["lobby"], source: "test")
+        let result = try await fixture.hub.broadcaster.publish(type: "chat_message", data: ["n": 1], namespace: "/", rooms: ["lobby"], source: "test")
         #expect(result.delivered == 0)
         try await socket.waitForClose()
     }
@@ -341,7 +341,7 @@ import Testing
         var published = 0
         while published < bound {
             published += 1
-            let result = await fixture.hub.broadcaster.publish(type: "chat_message", data: ["pad": pad], namespace: "/",
+            let result = try await fixture.hub.broadcaster.publish(type: "chat_message", data: ["pad": pad], namespace: "/",
                                                                rooms: ["firehose"], source: "test")
             if result.delivered == 0 { break }
         }
@@ -376,8 +376,8 @@ import Testing
         socket.sendClose()
         #expect(try await socket.nextClose()?.code == 1000)
         let hub = fixture.hub
-        #expect(await hub.broadcaster.publish(type: "chat_message", data: [:], namespace: "/", rooms: ["a"], source: "test").delivered == 0)
-        #expect(await hub.broadcaster.publish(type: "chat_message", data: [:], namespace: "/chat", rooms: ["b"], source: "test").delivered == 0)
+        #expect(try await hub.broadcaster.publish(type: "chat_message", data: [:], namespace: "/", rooms: ["a"], source: "test").delivered == 0)
+        #expect(try await hub.broadcaster.publish(type: "chat_message", data: [:], namespace: "/chat", rooms: ["b"], source: "test").delivered == 0)
         try await socket.waitForClose()
     }
 }

@@ -70,7 +70,7 @@ final class HTTPRequestRouter: ChannelInboundHandler, RemovableChannelHandler {
             if let endpoint {
                 endpoint.handle(request, sink: sink)
             } else {
-                sink.send(.json(.notFound, #"{"error":"not found"}"#))
+                sink.send(.json(.notFound, #"{"error":"not found","message":"no such route"}"#))
             }
         }
     }
@@ -86,7 +86,7 @@ final class HTTPRequestRouter: ChannelInboundHandler, RemovableChannelHandler {
     private func refuseTooLarge(context: ChannelHandlerContext, head: HTTPRequestHead, endpoint: (any HTTPEndpoint)?) {
         self.state = .discarding
         endpoint?.requestBodyTooLarge(head)
-        self.write(.json(.payloadTooLarge, #"{"error":"payload too large"}"#), keepAlive: false, context: context)
+        self.write(.json(.payloadTooLarge, #"{"error":"payload too large","message":"the request body is larger than this endpoint accepts"}"#), keepAlive: false, context: context)
     }
 
     /// Writes `response` if it answers the request still waiting (`sequence`).

@@ -147,19 +147,34 @@ public struct HubAPIEndpoint: HTTPEndpoint {
 
         var results: [JSONValue] = []
         for request in requests {
-            let result: EventBroadcaster.PublishResult = await self.hub.broadcaster.publish(
-                type: request.event, data: request.data, namespace: request.namespace, rooms: request.rooms,
-                source: "api:\(principal.subject)")
+            let result: EventBroadcaster.PublishResult
+            do {
+                result = try await self.hub.broadcaster.publish(
+                    type: request.event, data: request.data, namespace: request.namespace, rooms: request.rooms,
+                    source: "api:\(principal.subject)")
+            } catch {
+                throw Self.publishFailed(error)
+            }
             results.append(Self.publishSummary(result))
         }
         return Self.jsonResponse(.ok, batch ? ["results": .array(results)] : results[0])
     }
 
     /// `POST /api/alerts`.
+    /// A publish the broadcaster refused after the request passed validation: a server fault.
+    private static func publishFailed(_ error: Error) -> APIError {
+        APIError(status: .internalServerError, error: "internal error", message: "the event could not be published")
+    }
+
     private func alert(_ request: HTTPServerRequest, principal: Principal) async throws(APIError) -> HTTPServerResponse {
         let alert = try AlertRequest(try Self.parseBody(request))
-        let result = await self.hub.broadcaster.alert(level: alert.level, message: alert.message, source: alert.source,
-                                                      extra: alert.extra, publisher: "api:\(principal.subject)")
+        let result: EventBroadcaster.PublishResult
+        do {
+            result = try await self.hub.broadcaster.alert(level: alert.level, message: alert.message, source: alert.source,
+                                                          extra: alert.extra, publisher: "api:\(principal.subject)")
+        } catch {
+            throw Self.publishFailed(error)
+        }
         return Self.jsonResponse(.ok, Self.publishSummary(result))
     }
 

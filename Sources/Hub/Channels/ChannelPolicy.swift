@@ -21,7 +21,7 @@ public enum ChannelPolicy {
         "admin": namespaceRoles["/admin"]!,
     ]
 
-    /// The largest room name accepted, in UTF-8 bytes.
+    /// The largest room name accepted, in characters (as the HTTP API and its OpenAPI `maxLength`).
     public static let maxRoomNameLength = 128
 
     /// Whether `principal` may connect to `namespace`.
@@ -32,7 +32,7 @@ public enum ChannelPolicy {
 
     /// Why `principal` may not join `room` in `namespace`, or `nil` if it may.
     public static func refusalToJoin(_ principal: Principal, room: String, in namespace: String) -> String? {
-        if room.isEmpty || room.utf8.count > maxRoomNameLength {
+        if room.isEmpty || room.count > maxRoomNameLength {
             return "invalid room name"
         }
         if namespace == "/", let roles = gatedRoomsInMainNamespace[room], !principal.hasAny(of: roles) {

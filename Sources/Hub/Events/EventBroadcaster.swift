@@ -15,6 +15,12 @@ public final class EventBroadcaster: Sendable {
         public var delivered: Int
     }
 
+    /// Why a publish was refused.
+    public enum PublishError: Error, Hashable, Sendable {
+        /// Not one of the hub's namespaces (publishing there would create an unprotected one).
+        case unknownNamespace(String)
+    }
+
     /// The severity of an alert.
     public enum AlertLevel: String, Sendable, CaseIterable {
         case info, warning, error, critical
@@ -41,6 +47,9 @@ public final class EventBroadcaster: Sendable {
     @discardableResult
     public func publish(type: String, data: JSONValue, namespace: String, rooms: [String], source: String,
                         exceptSocket: String? = nil) -> EventLoopFuture<PublishResult> {
+        guard ChannelPolicy.namespaces.contains(namespace) else {
+            return self.eventLoop.makeFailedFuture(PublishError.unknownNamespace(namespace))
+        }
         var events: [HubEvent] = []
         var counts: [EventLoopFuture<Int>] = []
         var streamDeliveries = 0
@@ -66,18 +75,19 @@ public final class EventBroadcaster: Sendable {
         let stats = self.stats
         return EventLoopFuture.whenAllSucceed(counts, on: self.eventLoop).map { socketCounts in
             let delivered = socketCounts.reduce(streamDeliveries, +)
-            stats.record(received: 1, sent: delivered)
+            stats.record(received: events.count, sent: delivered)
             return PublishResult(events: events, delivered: delivered)
         }
     }
 
     /// ``publish(type:data:namespace:rooms:source:exceptSocket:)``, awaiting the delivery count.
+    /// - Throws: ``PublishError``.
     @discardableResult
     public func publish(type: String, data: JSONValue, namespace: String, rooms: [String], source: String,
-                        exceptSocket: String? = nil) async -> PublishResult {
+                        exceptSocket: String? = nil) async throws -> PublishResult {
         let future: EventLoopFuture<PublishResult> = self.publish(type: type, data: data, namespace: namespace, rooms: rooms,
                                                                   source: source, exceptSocket: exceptSocket)
-        return (try? await future.get()) ?? PublishResult(events: [], delivered: 0)
+        return try await future.get()
     }
 
     private static func unique(_ rooms: [String]) -> [String] {
@@ -90,21 +100,21 @@ public final class EventBroadcaster: Sendable {
     /// Publishes a `chat_message` into a /chat room: `{"room","message","user", …extra}`.
     @discardableResult
     public func chatMessage(room: String, message: String, user: String, extra: JSONObject = JSONObject(),
-                            namespace: String = "/chat") async -> PublishResult {
+                            namespace: String = "/chat") async throws -> PublishResult {
         var data = extra
         data["room"] = .string(room)
         data["message"] = .string(message)
         data["user"] = .string(user)
-        return await self.publish(type: "chat_message", data: .object(data), namespace: namespace, rooms: [room], source: "hub")
+        return try await self.publish(type: "chat_message", data: .object(data), namespace: namespace, rooms: [room], source: "hub")
     }
 
     /// Publishes an agent or task event (`agent_started`, `tool_call_completed`, `task_failed`, …)
     /// into a /monitoring room.
     @discardableResult
-    public func agentActivity(_ type: String, room: String, data: JSONObject, namespace: String = "/monitoring") async -> PublishResult {
+    public func agentActivity(_ type: String, room: String, data: JSONObject, namespace: String = "/monitoring") async throws -> PublishResult {
         precondition(EventCatalogue.category(of: type) == .agent || EventCatalogue.category(of: type) == .task,
                      "\(type) is not an agent or task event")
-        return await self.publish(type: type, data: .object(data), namespace: namespace, rooms: [room], source: "hub")
+        return try await self.publish(type: type, data: .object(data), namespace: namespace, rooms: [room], source: "hub")
     }
 
     /// Publishes `alert_created` `{"level","message","source", …}` to the monitoring and admin
@@ -112,16 +122,16 @@ public final class EventBroadcaster: Sendable {
     /// of `/` (for frontends that join rooms in the default namespace).
     @discardableResult
     public func alert(level: AlertLevel, message: String, source: String, extra: JSONObject = JSONObject(),
-                      publisher: String = "hub") async -> PublishResult {
+                      publisher: String = "hub") async throws -> PublishResult {
         var data = extra
         data["level"] = .string(level.rawValue)
         data["message"] = .string(message)
         data["source"] = .string(source)
         let payload = JSONValue.object(data)
         var results: [PublishResult] = []
-        results.append(await self.publish(type: "alert_created", data: payload, namespace: "/monitoring", rooms: [], source: publisher))
-        results.append(await self.publish(type: "alert_created", data: payload, namespace: "/admin", rooms: [], source: publisher))
-        results.append(await self.publish(type: "alert_created", data: payload, namespace: "/", rooms: ["monitoring", "admin"], source: publisher))
+        results.append(try await self.publish(type: "alert_created", data: payload, namespace: "/monitoring", rooms: [], source: publisher))
+        results.append(try await self.publish(type: "alert_created", data: payload, namespace: "/admin", rooms: [], source: publisher))
+        results.append(try await self.publish(type: "alert_created", data: payload, namespace: "/", rooms: ["monitoring", "admin"], source: publisher))
         return PublishResult(events: results.flatMap(\.events), delivered: results.reduce(0) { $0 + $1.delivered })
     }
 

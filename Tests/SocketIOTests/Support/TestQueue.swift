@@ -93,3 +93,33 @@ final class TestQueue<Element: Sendable>: Sendable {
         waiter?.resume(throwing: TestClientError.timedOut(what))
     }
 }
+
+/// A gate any number of tasks wait at until the test opens it (open it in a `defer` so nothing
+/// waits forever when a test fails early).
+final class TestGate: Sendable {
+    private let state = NIOLockedValueBox<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    init() {}
+
+    /// Waits until ``open()`` (at once if it was already called).
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let resumeNow = self.state.withLockedValue { state -> Bool in
+                if state.open { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    /// Lets every waiter, present and future, through.
+    func open() {
+        let waiters = self.state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}
