@@ -58,17 +58,29 @@ public struct BroadcastOperator: Sendable {
     }
 
     /// Sends `event` with `arguments` to the selected sockets.
+    /// (On a dynamic parent namespace, the same selection in each of its children.)
     public func emit(_ event: String, arguments: [JSONValue]) {
-        let packet = SocketPacket(type: .event, namespace: self.namespace.name, data: .array([.string(event)] + arguments))
-        self.namespace.adapter.broadcast(packet, options: self.options)
+        for target in self.targets {
+            let packet = SocketPacket(type: .event, namespace: target.name, data: .array([.string(event)] + arguments))
+            target.adapter.broadcast(packet, options: self.options)
+        }
     }
 
     /// Sends `event` with `arguments` to the selected sockets; the future tells how many sockets it
     /// was handed to. The packets are queued in call order before this returns.
     @discardableResult
     public func emitCounting(_ event: String, arguments: [JSONValue]) -> EventLoopFuture<Int> {
-        let packet = SocketPacket(type: .event, namespace: self.namespace.name, data: .array([.string(event)] + arguments))
-        return self.namespace.adapter.broadcastCounting(packet, options: self.options)
+        let counts = self.targets.map { target in
+            let packet = SocketPacket(type: .event, namespace: target.name, data: .array([.string(event)] + arguments))
+            return target.adapter.broadcastCounting(packet, options: self.options)
+        }
+        guard counts.count > 1 else { return counts[0] }
+        return EventLoopFuture.whenAllSucceed(counts, on: counts[0].eventLoop).map { $0.reduce(0, +) }
+    }
+
+    /// The namespace, and for a dynamic parent its children.
+    private var targets: [Namespace] {
+        [self.namespace] + self.namespace.childNamespaces
     }
 
     /// The ids of the selected sockets.

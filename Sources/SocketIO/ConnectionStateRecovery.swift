@@ -62,10 +62,11 @@ public struct SessionRecoveryStore: Sendable {
     private var logStart = 0
     private var sessions: [String: PersistedSession] = [:]
     private var lastOffset: UInt64 = 0
-    /// The newest offset dropped from the log by the ``ConnectionStateRecovery/maxPackets`` bound. A
-    /// client behind it may have missed something no longer kept. (Broadcasts dropped by age were
-    /// sent before any recoverable session disconnected, so they cannot have been missed.)
-    private var evictedThrough: UInt64 = 0
+    /// The newest offset dropped from the log (by count or by age). A client whose offset is behind
+    /// it may have missed something no longer kept, even from before it disconnected (a dead
+    /// connection is noticed only at the ping timeout), so it is not recovered. The newest entry is
+    /// never dropped by age, so a client of a quiet namespace still recovers.
+    private var droppedThrough: UInt64 = 0
 
     /// An empty store.
     public init(configuration: ConnectionStateRecovery) {
@@ -88,7 +89,7 @@ public struct SessionRecoveryStore: Sendable {
         guard let value = UInt64(offset) else { return }
         self.log.append(LoggedBroadcast(offset: value, options: options, packets: packets, emittedAt: now))
         if self.loggedCount > self.configuration.maxPackets {
-            self.evictedThrough = self.log[self.logStart].offset
+            self.droppedThrough = self.log[self.logStart].offset
             self.logStart += 1
         }
         self.compact(now: now)
@@ -118,7 +119,7 @@ public struct SessionRecoveryStore: Sendable {
             self.sessions.removeValue(forKey: privateID)
             return nil
         }
-        guard let value = UInt64(offset), value <= self.lastOffset, value >= self.evictedThrough else { return nil }
+        guard let value = UInt64(offset), value <= self.lastOffset, value >= self.droppedThrough else { return nil }
         let missed = self.log[self.logStart...].drop(while: { $0.offset <= value })
         let packets = missed.filter { Self.reaches($0.options, rooms: session.rooms) }.map(\.packets)
         return RestoredSession(session: session, missedPackets: packets, replayedThrough: self.lastOffset)
@@ -130,10 +131,11 @@ public struct SessionRecoveryStore: Sendable {
         self.sessions.removeValue(forKey: privateID) != nil
     }
 
-    /// Drops broadcasts older than ``ConnectionStateRecovery/maxDisconnectionDuration``.
+    /// Drops broadcasts (all but the newest) older than ``ConnectionStateRecovery/maxDisconnectionDuration``.
     public mutating func compact(now: NIODeadline) {
         let horizon = now - self.configuration.maxDisconnectionDuration
-        while self.logStart < self.log.count, self.log[self.logStart].emittedAt < horizon {
+        while self.logStart < self.log.count - 1, self.log[self.logStart].emittedAt < horizon {
+            self.droppedThrough = self.log[self.logStart].offset
             self.logStart += 1
         }
         if self.logStart > 1024, self.logStart * 2 > self.log.count {

@@ -12,6 +12,19 @@ public final class InMemoryAdapter: Adapter, @unchecked Sendable {
         var rooms: [String: [String: Socket]] = [:]
         /// Every socket of the namespace on this loop, by id.
         var sockets: [String: Socket] = [:]
+        /// Logged broadcasts (recovery on) waiting for this loop, in offset order: appended under the
+        /// recovery lock from any thread, drained on the loop. Draining inline on the publisher's own
+        /// loop keeps a handler's broadcast ahead of its later emits, and draining everything pending
+        /// keeps offsets in order when publishers on several threads race.
+        let pending = NIOLockedValueBox<[PendingBroadcast]>([])
+    }
+
+    /// A logged broadcast waiting for a loop.
+    struct PendingBroadcast {
+        var packets: [EncodedPacket]
+        var options: BroadcastOptions
+        var offset: UInt64
+        var delivered: EventLoopPromise<Int>?
     }
 
     private let loops: [EventLoop]
@@ -106,31 +119,86 @@ public final class InMemoryAdapter: Adapter, @unchecked Sendable {
     }
 
     public func broadcast(_ packet: SocketPacket, options: BroadcastOptions) {
+        var logged = false
         self.encode(packet, options: options) { packets, offset in
-            // A logged broadcast is always queued, even for this loop, to keep offset order.
-            self.onEveryShard(alwaysQueue: offset != nil) { shard in
-                Self.forEachTarget(in: shard, options: options, offset: offset) { socket in
-                    socket.deliver(packets, volatile: options.volatile)
+            guard let offset else {
+                self.onEveryShard { shard in
+                    Self.forEachTarget(in: shard, options: options) { socket in
+                        socket.deliver(packets, volatile: options.volatile)
+                    }
+                }
+                return
+            }
+            logged = true
+            for loop in self.loops {
+                self.shards[ObjectIdentifier(loop)]!.pending.withLockedValue {
+                    $0.append(PendingBroadcast(packets: packets, options: options, offset: offset, delivered: nil))
                 }
             }
+        }
+        if logged {
+            self.drainEveryShard()
         }
     }
 
     public func broadcastCounting(_ packet: SocketPacket, options: BroadcastOptions) -> EventLoopFuture<Int> {
         var futures: [EventLoopFuture<Int>] = []
+        var logged = false
         self.encode(packet, options: options) { packets, offset in
-            futures = self.loops.map { loop in
-                loop.submit {
-                    var count = 0
-                    Self.forEachTarget(in: self.shard(for: loop), options: options, offset: offset) { socket in
-                        socket.deliver(packets, volatile: options.volatile)
-                        count += 1
+            guard let offset else {
+                futures = self.loops.map { loop in
+                    loop.submit {
+                        var count = 0
+                        Self.forEachTarget(in: self.shard(for: loop), options: options) { socket in
+                            socket.deliver(packets, volatile: options.volatile)
+                            count += 1
+                        }
+                        return count
                     }
-                    return count
+                }
+                return
+            }
+            logged = true
+            for loop in self.loops {
+                let delivered = loop.makePromise(of: Int.self)
+                futures.append(delivered.futureResult)
+                self.shards[ObjectIdentifier(loop)]!.pending.withLockedValue {
+                    $0.append(PendingBroadcast(packets: packets, options: options, offset: offset, delivered: delivered))
                 }
             }
         }
+        if logged {
+            self.drainEveryShard()
+        }
         return EventLoopFuture.whenAllSucceed(futures, on: self.loops[0]).map { $0.reduce(0, +) }
+    }
+
+    /// Delivers every loop's pending logged broadcasts: inline on the caller's loop, one hop for
+    /// each other.
+    private func drainEveryShard() {
+        for loop in self.loops {
+            if loop.inEventLoop {
+                self.drain(loop)
+            } else {
+                loop.execute { self.drain(loop) }
+            }
+        }
+    }
+
+    private func drain(_ loop: EventLoop) {
+        let shard = self.shard(for: loop)
+        let items = shard.pending.withLockedValue { pending in
+            defer { pending.removeAll(keepingCapacity: true) }
+            return pending
+        }
+        for item in items {
+            var count = 0
+            Self.forEachTarget(in: shard, options: item.options, offset: item.offset) { socket in
+                socket.deliver(item.packets, volatile: false)
+                count += 1
+            }
+            item.delivered?.succeed(count)
+        }
     }
 
     public func forEachSocket(options: BroadcastOptions, _ body: @escaping @Sendable (Socket) -> Void) -> EventLoopFuture<Void> {
@@ -165,11 +233,11 @@ public final class InMemoryAdapter: Adapter, @unchecked Sendable {
         }
     }
 
-    /// Runs `body` with each loop's shard on that loop: inline for the caller's loop (unless
-    /// `alwaysQueue`), one hop for each other.
-    private func onEveryShard(alwaysQueue: Bool = false, _ body: @escaping @Sendable (Shard) -> Void) {
+    /// Runs `body` with each loop's shard on that loop: inline for the caller's loop, one hop for
+    /// each other.
+    private func onEveryShard(_ body: @escaping @Sendable (Shard) -> Void) {
         for loop in self.loops {
-            if loop.inEventLoop && !alwaysQueue {
+            if loop.inEventLoop {
                 body(self.shard(for: loop))
             } else {
                 loop.execute { body(self.shard(for: loop)) }

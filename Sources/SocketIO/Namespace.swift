@@ -91,9 +91,6 @@ public final class Namespace: Sendable {
     /// Sends `event` to every socket of the namespace (and, for a dynamic namespace, of its children).
     public func emit(_ event: String, _ arguments: JSONValue...) {
         BroadcastOperator(namespace: self).emit(event, arguments: arguments)
-        for child in self.children.withLockedValue({ $0 }) {
-            BroadcastOperator(namespace: child).emit(event, arguments: arguments)
-        }
     }
 
     /// The ids of the connected sockets.
@@ -109,6 +106,11 @@ public final class Namespace: Sendable {
     /// The connection handlers to run: this namespace's, then the parent's.
     var effectiveConnectionHandlers: [ConnectionHandler] {
         self.connectionHandlers.withLockedValue { $0 } + (self.parent?.effectiveConnectionHandlers ?? [])
+    }
+
+    /// The children of a dynamic parent namespace (empty for others).
+    var childNamespaces: [Namespace] {
+        self.children.withLockedValue { $0 }
     }
 
     func addChild(_ child: Namespace) {

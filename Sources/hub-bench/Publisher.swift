@@ -2,7 +2,7 @@ import NIOCore
 
 /// The fan-out publisher: global client 0, which is also in the room. Without a rate it keeps
 /// `window` messages in flight, counted by its own copies coming back (and, more loosely, by the
-/// slowest client of each event loop of its process, so a lagging loop cannot fall far behind).
+/// average progress of each event loop of its process, so a lagging loop cannot fall far behind).
 /// With a rate it publishes on a 1 ms tick. Lives on its shard's loop.
 final class Publisher: @unchecked Sendable {
     let shard: Shard
@@ -87,12 +87,12 @@ final class Publisher: @unchecked Sendable {
         client.flush()
     }
 
-    /// Reads each loop's slowest client (by message passing, so the clients' counters stay plain).
+    /// Reads each loop's progress (by message passing, so the clients' counters stay plain).
     private func pollPeers() {
         let home = shard.loop
         for (i, peer) in peers.enumerated() {
             peer.loop.execute {
-                let m = peer.minReceived
+                let m = peer.averageReceived
                 home.execute { [self] in
                     if i < self.peerMinimum.count { self.peerMinimum[i] = m == Int.max ? self.published : m }
                     self.pump()
