@@ -43,14 +43,20 @@ final class ClientConnection: EngineSessionHandler, @unchecked Sendable {
         switch packet.type {
         case .connect:
             self.connect(to: packet.namespace, auth: packet.data ?? .object(JSONObject()))
-        case .disconnect:
-            self.sockets[packet.namespace]?.didClose(reason: "client namespace disconnect")
-        case .event, .binaryEvent:
-            self.sockets[packet.namespace]?.handleEvent(packet)
-        case .ack, .binaryAck:
-            self.sockets[packet.namespace]?.handleAck(packet)
         case .connectError:
             session.close(reason: .parseError)
+        case .disconnect, .event, .binaryEvent, .ack, .binaryAck:
+            guard let socket = self.sockets[packet.namespace] else {
+                // A packet for a namespace this connection has not joined: an invalid state, which
+                // socket.io answers by closing the connection.
+                session.close(reason: .parseError)
+                return
+            }
+            switch packet.type {
+            case .disconnect: socket.didClose(reason: "client namespace disconnect")
+            case .event, .binaryEvent: socket.handleEvent(packet)
+            default: socket.handleAck(packet)
+            }
         }
     }
 

@@ -106,6 +106,12 @@ public final class Socket: @unchecked Sendable {
         let packet = SocketPacket(type: .event, namespace: self.namespace.name, data: .array([.string(event)] + arguments))
         self.onLoop { socket in
             guard socket.connected else { return }
+            if socket.privateID != nil, !volatile {
+                // With recovery on, as socket.io 4.6+: through the adapter to the socket's own room,
+                // so the packet gets an offset and is replayed if the connection drops.
+                socket.namespace.adapter.broadcast(packet, options: BroadcastOptions(rooms: [socket.id]))
+                return
+            }
             socket.deliver(SocketPacketEncoder.encode(packet, allocator: socket.connection.allocator), volatile: volatile)
         }
     }

@@ -62,6 +62,8 @@ public final class SocketIOServer: Sendable {
 
     /// Adds a connect middleware to `/`.
     public func use(_ middleware: @escaping Namespace.Middleware) { self.sockets.use(middleware) }
+    /// Adds an asynchronous connect middleware to `/`.
+    public func use(_ middleware: @escaping Namespace.AsyncMiddleware) { self.sockets.use(middleware) }
     /// Runs `handler` for every socket connecting to `/`.
     public func onConnection(_ handler: @escaping Namespace.ConnectionHandler) { self.sockets.onConnection(handler) }
     /// A broadcast to `room` in `/`.

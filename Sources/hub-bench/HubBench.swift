@@ -74,8 +74,11 @@ struct RunCommand: AsyncParsableCommand {
         let result: BenchResult
         do {
             result = try await BenchRunner.run(url: url, serverPID: serverPid, parameters: p)
+        } catch BenchError.usage(let message) {
+            throw ValidationError(message)
         } catch let error as BenchError {
-            throw ValidationError(error.description)
+            logErr("hub-bench: \(error)")
+            throw ExitCode.failure
         }
         if json {
             print(result.jsonString())

@@ -259,7 +259,8 @@ final class LoadWorker: @unchecked Sendable {
         connectStart = monotonicNanos()
         var ok = 0
         var failed = 0
-        await withTaskGroup(of: Bool.self) { group in
+        var firstError: String?
+        await withTaskGroup(of: String?.self) { group in
             var next = 0
             func add() {
                 let i = next
@@ -272,21 +273,27 @@ final class LoadWorker: @unchecked Sendable {
                         : shard.connectWebSocket(globalIndex: global, isPublisher: global == 0)
                     do {
                         try await future.get()
-                        return true
+                        return nil
                     } catch {
-                        return false
+                        return "\(error)"
                     }
                 }
             }
             while next < count && next < concurrency { add() }
-            while let success = await group.next() {
-                if success { ok += 1 } else { failed += 1 }
+            while let error = await group.next() {
+                if let error {
+                    failed += 1
+                    if firstError == nil { firstError = error }
+                } else {
+                    ok += 1
+                }
                 if next < count { add() }
             }
         }
         connectEnd = monotonicNanos()
         connected = ok
         connectFailed = failed
+        if let firstError { logErr("worker \(spec.workerIndex): \(failed) of \(count) connections failed; first: \(firstError)") }
     }
 
     private func installPublisher() async throws {

@@ -69,6 +69,8 @@ package final class TestAsyncQueue<Element: Sendable>: Sendable {
     /// Runs the read timeouts; the singleton outlives any group a test shuts down.
     private let timerLoop: EventLoop = MultiThreadedEventLoopGroup.singleton.any()
 
+    package init() {}
+
     package func push(_ element: Element) {
         let waiter = self.state.withLockedValue { state -> CheckedContinuation<Element, any Error>? in
             if let waiter = state.waiter {

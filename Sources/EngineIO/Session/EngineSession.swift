@@ -201,6 +201,11 @@ public final class EngineSession: @unchecked Sendable {
             self.handler?.engineSession(self, didReceive: message)
         case .pong:
             self.state.pongReceived(now: .now())
+            // The timer waits for the pong deadline; the next ping may be due sooner.
+            if self.configuration.pingTimeout > self.configuration.pingInterval {
+                self.heartbeatTimer?.cancel()
+                self.armHeartbeat(at: self.state.firstHeartbeatDeadline)
+            }
         case .close:
             self.close(reason: .transportClose)
         case .noop, .ping:

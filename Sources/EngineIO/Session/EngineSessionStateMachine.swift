@@ -89,7 +89,7 @@ struct EngineSessionStateMachine: Sendable {
         self.heartbeat = .waitingToPing(now + pingInterval)
     }
 
-    /// The deadline at which the heartbeat timer should first fire.
+    /// The deadline at which the heartbeat timer should fire next.
     var firstHeartbeatDeadline: NIODeadline {
         switch self.heartbeat {
         case .waitingToPing(let deadline), .awaitingPong(let deadline): deadline
