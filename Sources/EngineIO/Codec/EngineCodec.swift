@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 
 /// Encoding and decoding of Engine.IO v4 packets and long-polling payloads. Pure: no I/O.
@@ -55,14 +56,14 @@ public enum EngineCodec {
         guard let first = utf8.first else { throw .emptyPacket }
         let dataStart = utf8.index(after: utf8.startIndex)
         if first == UInt8(ascii: "b") {
-            let data = utf8[dataStart...]
-            let decoded = data.withContiguousStorageIfAvailable { bytes in
-                EngineBase64.decode(UnsafeRawBufferPointer(bytes), allocator: ByteBufferAllocator())
-            } ?? Array(data).withUnsafeBytes { bytes in
-                EngineBase64.decode(bytes, allocator: ByteBufferAllocator())
+            // Foundation's decoder: standard alphabet, anything else refused. engine.io pads, but
+            // Node also accepts unpadded input, so the padding is restored first.
+            var encoded = Data(utf8[dataStart...])
+            if encoded.count % 4 != 0 {
+                encoded.append(contentsOf: repeatElement(UInt8(ascii: "="), count: 4 - encoded.count % 4))
             }
-            guard let decoded else { throw .invalidBase64 }
-            return .message(.binary(decoded))
+            guard let decoded = Data(base64Encoded: encoded) else { throw .invalidBase64 }
+            return .message(.binary(ByteBuffer(bytes: decoded)))
         }
         guard first >= UInt8(ascii: "0"), let type = EnginePacketType(rawValue: first &- UInt8(ascii: "0")) else {
             throw .unknownPacketType
@@ -121,7 +122,7 @@ public enum EngineCodec {
         for packet in packets {
             switch packet.kind {
             case .text: size += packet.bytes.readableBytes + 1
-            case .binary: size += EngineBase64.encodedLength(packet.bytes.readableBytes) + 2
+            case .binary: size += (packet.bytes.readableBytes + 2) / 3 * 4 + 2
             }
         }
         buffer.reserveCapacity(minimumWritableBytes: size)
@@ -137,9 +138,7 @@ public enum EngineCodec {
                 buffer.writeImmutableBuffer(packet.bytes)
             case .binary:
                 buffer.writeInteger(UInt8(ascii: "b"))
-                packet.bytes.withUnsafeReadableBytes { bytes in
-                    EngineBase64.encode(bytes, into: &buffer)
-                }
+                buffer.writeString(Data(packet.bytes.readableBytesView).base64EncodedString())
             }
         }
     }
