@@ -1,5 +1,6 @@
 import EngineIO
 import Foundation
+import TestSupport
 import NIOCore
 import Testing
 
@@ -83,27 +84,9 @@ struct EngineCodecFixtures: Decodable, Sendable {
     var malformed: [MalformedCase]
     var malformedPayloads: [MalformedPayloadCase]
 
-    /// The fixture file, found from this source file's location.
-    static let url = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()  // EngineIOTests
-        .deletingLastPathComponent()  // Tests
-        .deletingLastPathComponent()  // package root
-        .appendingPathComponent("Fixtures/engineio/packets.json")
-
     static func load() throws -> EngineCodecFixtures {
-        try JSONDecoder().decode(EngineCodecFixtures.self, from: Data(contentsOf: self.url))
+        try Fixtures.load(EngineCodecFixtures.self, from: "engineio/packets.json")
     }
-}
-
-struct FixtureError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// Decodes fixture base64 (with Foundation, independently of the codec's own decoder).
-func bytes(base64: String) throws -> ByteBuffer {
-    guard let data = Data(base64Encoded: base64) else { throw FixtureError("bad fixture base64 \(base64)") }
-    return ByteBuffer(bytes: data)
 }
 
 /// Maps a fixture error name to the codec's error.

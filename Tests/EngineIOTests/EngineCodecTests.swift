@@ -1,3 +1,4 @@
+import TestSupport
 import EngineIO
 import Foundation
 import NIOCore

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import NIOCore
 import SocketIO
 import Testing
@@ -114,25 +115,7 @@ struct SocketIOFixtures: Decodable, Sendable {
     var valid: [ValidCase]
     var malformed: [MalformedCase]
 
-    /// The fixture file, found from this source file's location.
-    static let url = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()  // SocketIOTests
-        .deletingLastPathComponent()  // Tests
-        .deletingLastPathComponent()  // package root
-        .appendingPathComponent("Fixtures/socketio/packets.json")
-
     static func load() throws -> SocketIOFixtures {
-        try JSONDecoder().decode(SocketIOFixtures.self, from: Data(contentsOf: self.url))
+        try Fixtures.load(SocketIOFixtures.self, from: "socketio/packets.json")
     }
-}
-
-struct FixtureError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// Decodes fixture base64 with Foundation.
-func bytes(base64: String) throws -> ByteBuffer {
-    guard let data = Data(base64Encoded: base64) else { throw FixtureError("bad fixture base64 \(base64)") }
-    return ByteBuffer(bytes: data)
 }
