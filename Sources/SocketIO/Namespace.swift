@@ -69,7 +69,10 @@ public final class Namespace: Sendable {
 
     /// The namespace-wide handlers for `event`: this namespace's, then the parent's.
     func handlers(for event: String) -> [EventHandler] {
-        (self.eventHandlers.withLockedValue { $0[event] } ?? []) + (self.parent?.handlers(for: event) ?? [])
+        let own = self.eventHandlers.withLockedValue { $0[event] } ?? []
+        // Per event: no concatenation (an allocation) unless there is a parent.
+        guard let parent = self.parent else { return own }
+        return own + parent.handlers(for: event)
     }
 
     /// The disconnecting handlers: this namespace's, then the parent's.
