@@ -41,6 +41,13 @@ struct ChannelPolicyTests {
         #expect(ChannelPolicy.refusalToJoin(star, room: "anything", in: "/chat") == nil)
     }
 
+    @Test func roomNamesCountCodePointsLikeTheOpenAPISchema() {
+        #expect(ChannelPolicy.isValidRoomName(String(repeating: "é", count: 128)), "256 UTF-8 bytes, 128 code points")
+        #expect(!ChannelPolicy.isValidRoomName(String(repeating: "é", count: 129)))
+        #expect(!ChannelPolicy.isValidRoomName(""))
+        #expect(ChannelPolicy.refusalToJoin(self.user, room: String(repeating: "é", count: 128), in: "/chat") == nil)
+    }
+
     @Test func publishingRules() {
         #expect(ChannelPolicy.refusalToPublish(self.user, type: "chat_message", room: "r", in: "/chat", isMember: true) == nil)
         #expect(ChannelPolicy.refusalToPublish(self.user, type: "chat_message", room: "r", in: "/chat", isMember: false) == "join the room first")

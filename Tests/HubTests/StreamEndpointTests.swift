@@ -447,7 +447,7 @@ private let streamTestTimeout = TimeAmount.seconds(10)
 
 /// A thread-safe FIFO that handlers push into and one test task reads from, each read bounded by
 /// ``streamTestTimeout``. After ``finish()`` buffered elements are still delivered, then reads throw.
-private final class StreamTestQueue<Element: Sendable>: Sendable {
+private final class StreamTestAsyncQueue<Element: Sendable>: Sendable {
     private struct State {
         var buffer: [Element] = []
         var finished = false
@@ -550,9 +550,9 @@ private enum StreamTestMessage: Sendable, Equatable {
 
 private final class StreamTestFrameCollector: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
-    private let messages: StreamTestQueue<StreamTestMessage>
+    private let messages: StreamTestAsyncQueue<StreamTestMessage>
 
-    init(messages: StreamTestQueue<StreamTestMessage>) {
+    init(messages: StreamTestAsyncQueue<StreamTestMessage>) {
         self.messages = messages
     }
 
@@ -625,15 +625,15 @@ private final class StreamTestHandshake: ChannelInboundHandler {
 /// A client WebSocket: frames it sends are masked; frames it receives are queued.
 private final class StreamTestSocket: Sendable {
     let channel: Channel
-    private let messages: StreamTestQueue<StreamTestMessage>
+    private let messages: StreamTestAsyncQueue<StreamTestMessage>
 
-    private init(channel: Channel, messages: StreamTestQueue<StreamTestMessage>) {
+    private init(channel: Channel, messages: StreamTestAsyncQueue<StreamTestMessage>) {
         self.channel = channel
         self.messages = messages
     }
 
     static func connect(to address: SocketAddress, uri: String) async throws -> StreamTestSocket {
-        let messages = StreamTestQueue<StreamTestMessage>()
+        let messages = StreamTestAsyncQueue<StreamTestMessage>()
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let upgraded = loop.makePromise(of: Void.self)
         let connect = ClientBootstrap(group: loop)
@@ -725,7 +725,7 @@ private struct StreamTestHTTPResponse: Sendable {
 
     /// Sends one request on a fresh connection and returns the response.
     static func request(_ method: HTTPMethod, _ uri: String, to address: SocketAddress) async throws -> StreamTestHTTPResponse {
-        let responses = StreamTestQueue<StreamTestHTTPResponse>()
+        let responses = StreamTestAsyncQueue<StreamTestHTTPResponse>()
         let connect = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -746,11 +746,11 @@ private struct StreamTestHTTPResponse: Sendable {
 
     private final class Collector: ChannelInboundHandler {
         typealias InboundIn = HTTPClientResponsePart
-        private let responses: StreamTestQueue<StreamTestHTTPResponse>
+        private let responses: StreamTestAsyncQueue<StreamTestHTTPResponse>
         private var head: HTTPResponseHead?
         private var body = ByteBuffer()
 
-        init(responses: StreamTestQueue<StreamTestHTTPResponse>) {
+        init(responses: StreamTestAsyncQueue<StreamTestHTTPResponse>) {
             self.responses = responses
         }
 

@@ -19,11 +19,11 @@ struct BroadcastTests {
         let clients: [SocketIOTestClient]
         let sids: [String]
         let sockets: [Socket]
-        let disconnects: TestQueue<String>
+        let disconnects: TestAsyncQueue<String>
         private let markers = NIOLockedValueBox(0)
 
         init(server: SocketIOTestServer, clients: [SocketIOTestClient], sids: [String], sockets: [Socket],
-             disconnects: TestQueue<String>) {
+             disconnects: TestAsyncQueue<String>) {
             self.server = server
             self.clients = clients
             self.sids = sids
@@ -68,7 +68,7 @@ struct BroadcastTests {
         try await withSocketIOServer(threads: 2) { server in
             let tracked = ConnectedSockets()
             tracked.track(server.io.sockets)
-            let disconnects = TestQueue<String>()
+            let disconnects = TestAsyncQueue<String>()
             server.io.onConnection { socket in
                 socket.on("join") { arguments, ack in
                     for room in arguments { socket.join(room.stringValue!) }

@@ -20,9 +20,9 @@ struct RecoveryTests {
 
     /// The server side: connections and disconnections as they happen.
     struct Observed: Sendable {
-        let connections = TestQueue<Connection>()
-        let disconnects = TestQueue<String>()
-        let sockets = TestQueue<Socket>()
+        let connections = TestAsyncQueue<Connection>()
+        let disconnects = TestAsyncQueue<String>()
+        let sockets = TestAsyncQueue<Socket>()
 
         func nextConnection() async throws -> Connection {
             try await self.connections.next(timeout: testClientTimeout, "a connection")
@@ -269,7 +269,7 @@ struct RecoveryTests {
 
     @Test func recoverySkipsTheMiddlewaresByDefault() async throws {
         try await self.withRecoveryServer { server, observed in
-            let runs = TestQueue<String>()
+            let runs = TestAsyncQueue<String>()
             server.io.use { socket in runs.push("\(socket.recovered)") }
             let client = try await server.open()
             let (sid, pid) = try self.identity(try await client.connect())
@@ -289,7 +289,7 @@ struct RecoveryTests {
 
     @Test func withSkipMiddlewaresOffTheMiddlewaresRunOnRecoveryAndMayRefuseIt() async throws {
         try await self.withRecoveryServer({ $0.skipMiddlewares = false }) { server, observed in
-            let runs = TestQueue<String>()
+            let runs = TestAsyncQueue<String>()
             server.io.use { socket in
                 let token = socket.handshake.auth["token"]?.stringValue ?? "-"
                 runs.push("recovered=\(socket.recovered) id=\(socket.id) token=\(token)")
@@ -333,7 +333,7 @@ struct RecoveryTests {
 
     @Test func ofTwoConcurrentRecoveriesOfOneSessionOnlyOneSucceeds() async throws {
         try await self.withRecoveryServer({ $0.skipMiddlewares = false }) { server, observed in
-            let started = TestQueue<String>()
+            let started = TestAsyncQueue<String>()
             let gate = TestGate()
             defer { gate.open() }
             server.io.sockets.use { socket async throws in
@@ -434,7 +434,7 @@ struct RecoveryTests {
     /// reach the client once it is connected, or the client silently misses it.
     @Test func aBroadcastDuringARecoveringAsyncMiddlewareIsNotLost() async throws {
         try await self.withRecoveryServer({ $0.skipMiddlewares = false }) { server, observed in
-            let started = TestQueue<String>()
+            let started = TestAsyncQueue<String>()
             let gate = TestGate()
             defer { gate.open() }
             server.io.sockets.use { socket async throws in

@@ -18,7 +18,7 @@ struct SocketEventTests {
 
     @Test func eventsWithMixedJSONArgumentsRoundTrip() async throws {
         try await withSocketIOServer { server in
-            let received = TestQueue<[JSONValue]>()
+            let received = TestAsyncQueue<[JSONValue]>()
             server.io.onConnection { socket in
                 socket.on("echo") { arguments, ack in
                     received.push(arguments)
@@ -52,7 +52,7 @@ struct SocketEventTests {
 
     @Test func onAnyThenSocketHandlersThenNamespaceHandlersSeeEveryEvent() async throws {
         try await withSocketIOServer { server in
-            let log = TestQueue<String>()
+            let log = TestAsyncQueue<String>()
             server.io.sockets.on("greet") { socket, arguments, ack in
                 log.push("namespace \(JSONValue.array(arguments).jsonString) same-socket=\(socket.connected)")
                 ack?("done")
@@ -82,7 +82,7 @@ struct SocketEventTests {
 
     @Test func aDynamicParentsEventHandlersRunForItsChildrenAfterTheirOwn() async throws {
         try await withSocketIOServer { server in
-            let log = TestQueue<String>()
+            let log = TestAsyncQueue<String>()
             let parent = server.io.of(matching: { $0.hasPrefix("/room-") })
             parent.on("tick") { socket, _, ack in
                 log.push("parent \(socket.namespace.name)")
@@ -101,7 +101,7 @@ struct SocketEventTests {
 
     @Test func aClientEventWithBinaryIsAcknowledgedWithBinary() async throws {
         try await withSocketIOServer { server in
-            let received = TestQueue<[JSONValue]>()
+            let received = TestAsyncQueue<[JSONValue]>()
             server.io.onConnection { socket in
                 socket.on("upload") { arguments, ack in
                     received.push(arguments)
@@ -154,7 +154,7 @@ struct SocketEventTests {
             #expect(try await answer.value == ["answer", ["value": 42]])
 
             // A binary answer, and the callback form; each emit gets its own ack id.
-            let callback = TestQueue<Result<[JSONValue], AckError>>()
+            let callback = TestAsyncQueue<Result<[JSONValue], AckError>>()
             socket.emitWithAck("blob", arguments: [], timeout: .seconds(30)) { callback.push($0) }
             let second = try await client.expectEventWithAck()
             #expect(second.name == "blob")

@@ -74,7 +74,7 @@ struct SocketIOServerTests {
 
     @Test func aRefusingMiddlewareSendsItsConnectErrorAndTheSocketNeverConnects() async throws {
         try await withSocketIOServer { server in
-            let reached = TestQueue<String>()
+            let reached = TestAsyncQueue<String>()
             server.io.use { _ in throw ConnectError(message: "unauthorized", data: ["reason": "x"]) }
             server.io.onConnection { socket in
                 reached.push(socket.id)
@@ -114,7 +114,7 @@ struct SocketIOServerTests {
 
     @Test func anAsyncMiddlewareThatAcceptsLetsTheSocketConnectInOrder() async throws {
         try await withSocketIOServer { server in
-            let steps = TestQueue<String>()
+            let steps = TestAsyncQueue<String>()
             server.io.use { socket in steps.push("sync before \(socket.id.isEmpty)") }
             server.io.sockets.use { _ async throws in
                 try await Task.sleep(for: .milliseconds(50))
@@ -133,7 +133,7 @@ struct SocketIOServerTests {
 
     @Test func anAsyncMiddlewareThatRefusesStopsTheChain() async throws {
         try await withSocketIOServer { server in
-            let steps = TestQueue<String>()
+            let steps = TestAsyncQueue<String>()
             server.io.sockets.use { _ async throws in
                 try await Task.sleep(for: .milliseconds(50))
                 steps.push("async")
@@ -154,7 +154,7 @@ struct SocketIOServerTests {
 
     @Test func middlewaresRunInOrderAndSeeTheHandshake() async throws {
         try await withSocketIOServer { server in
-            let seen = TestQueue<String>()
+            let seen = TestAsyncQueue<String>()
             server.io.use { socket in seen.push("1 auth=\(socket.handshake.auth.jsonString)") }
             server.io.use { socket in seen.push("2 header=\(socket.handshake.headers.first(name: "x-client") ?? "-")") }
             server.io.use { socket in seen.push("3 query=\(socket.handshake.query["room"] ?? "-") url=\(socket.handshake.url)") }
@@ -180,7 +180,7 @@ struct SocketIOServerTests {
 
     @Test func middlewaresOfOneNamespaceDoNotRunForAnother() async throws {
         try await withSocketIOServer { server in
-            let seen = TestQueue<String>()
+            let seen = TestAsyncQueue<String>()
             server.io.use { _ in seen.push("/") }
             server.io.of("/admin").use { _ in seen.push("/admin") }
             let client = try await server.open()
@@ -195,8 +195,8 @@ struct SocketIOServerTests {
     @Test func aDynamicNamespaceCreatesMatchingChildrenWithTheParentsHandlers() async throws {
         try await withSocketIOServer { server in
             let parent = server.io.of(matching: { $0.hasPrefix("/tenant-") })
-            let seen = TestQueue<String>()
-            let children = TestQueue<Socket>()
+            let seen = TestAsyncQueue<String>()
+            let children = TestAsyncQueue<Socket>()
             parent.use { socket in seen.push("middleware \(socket.namespace.name) auth=\(socket.handshake.auth.jsonString)") }
             parent.onConnection { socket in
                 seen.push("connection \(socket.namespace.name)")
@@ -311,7 +311,7 @@ struct SocketIOServerTests {
             $0.engine.pingInterval = .milliseconds(100)
             $0.engine.pingTimeout = .milliseconds(400)
         }) { server in
-            let reasons = TestQueue<String>()
+            let reasons = TestAsyncQueue<String>()
             server.io.onConnection { socket in
                 socket.on("ping") { _, ack in ack?("pong") }
                 socket.onDisconnect { reasons.push($0) }
@@ -333,7 +333,7 @@ struct SocketIOServerTests {
 
     @Test func aClientDisconnectRunsOnDisconnectingWithRoomsThenOnDisconnect() async throws {
         try await withSocketIOServer { server in
-            let log = TestQueue<String>()
+            let log = TestAsyncQueue<String>()
             server.io.sockets.onDisconnecting { socket, reason in
                 log.push("disconnecting \(reason) rooms=\(socket.rooms.sorted()) connected=\(socket.connected)")
             }
@@ -365,7 +365,7 @@ struct SocketIOServerTests {
         try await withSocketIOServer { server in
             let sockets = ConnectedSockets()
             sockets.track(server.io.sockets)
-            let reasons = TestQueue<String>()
+            let reasons = TestAsyncQueue<String>()
             server.io.onConnection { socket in socket.onDisconnect { reasons.push("/ \($0)") } }
             server.io.of("/chat").onConnection { socket in
                 socket.on("ping") { _, ack in ack?("pong") }
@@ -393,7 +393,7 @@ struct SocketIOServerTests {
         try await withSocketIOServer { server in
             let sockets = ConnectedSockets()
             sockets.track(server.io.of("/chat"))
-            let reasons = TestQueue<String>()
+            let reasons = TestAsyncQueue<String>()
             server.io.onConnection { socket in socket.onDisconnect { reasons.push("/ \($0)") } }
             server.io.of("/chat").onConnection { socket in socket.onDisconnect { reasons.push("/chat \($0)") } }
             let (client, _) = try await server.connectedClient()
@@ -420,7 +420,7 @@ struct SocketIOServerTests {
     ])
     func anInvalidPacketClosesTheConnection(_ frame: String) async throws {
         try await withSocketIOServer { server in
-            let reasons = TestQueue<String>()
+            let reasons = TestAsyncQueue<String>()
             server.io.onConnection { socket in socket.onDisconnect { reasons.push($0) } }
             let (client, _) = try await server.connectedClient()
             client.sendRaw(frame)
@@ -438,7 +438,7 @@ struct SocketIOServerTests {
             $0.maxAttachments = 2
             $0.maxJSONDepth = 4
         }) { server in
-            let reasons = TestQueue<String>()
+            let reasons = TestAsyncQueue<String>()
             server.io.onConnection { socket in
                 socket.on("deep") { _, ack in ack?("accepted") }
                 socket.onDisconnect { reasons.push($0) }
@@ -454,7 +454,7 @@ struct SocketIOServerTests {
 
     @Test func anUnexpectedBinaryMessageClosesTheConnection() async throws {
         try await withSocketIOServer { server in
-            let reasons = TestQueue<String>()
+            let reasons = TestAsyncQueue<String>()
             server.io.onConnection { socket in socket.onDisconnect { reasons.push($0) } }
             let (client, _) = try await server.connectedClient()
             client.sendRawBinary([1, 2, 3])
@@ -465,7 +465,7 @@ struct SocketIOServerTests {
 
     @Test func aTextMessageWhileAttachmentsAreAwaitedClosesTheConnection() async throws {
         try await withSocketIOServer { server in
-            let reasons = TestQueue<String>()
+            let reasons = TestAsyncQueue<String>()
             server.io.onConnection { socket in socket.onDisconnect { reasons.push($0) } }
             let (client, _) = try await server.connectedClient()
             client.sendRaw(#"451-["upload",{"_placeholder":true,"num":0}]"#)

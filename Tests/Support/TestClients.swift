@@ -96,6 +96,16 @@ package final class TestAsyncQueue<Element: Sendable>: Sendable {
     package var isEmpty: Bool { self.state.withLockedValue { $0.buffer.isEmpty } }
 
     /// The next element; one reader at a time.
+    /// The next `count` elements, in order.
+    package func next(_ count: Int, timeout: TimeAmount = testClientTimeout, _ what: String) async throws -> [Element] {
+        var elements: [Element] = []
+        for _ in 0..<count {
+            elements.append(try await self.next(timeout: timeout, what))
+        }
+        return elements
+    }
+
+    /// The next element; one reader at a time.
     package func next(timeout: TimeAmount = testClientTimeout, _ what: String) async throws -> Element {
         try await withCheckedThrowingContinuation { continuation in
             let outcome = self.state.withLockedValue { state -> Dequeue in

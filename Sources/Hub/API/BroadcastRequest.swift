@@ -69,7 +69,7 @@ struct BroadcastRequest: Sendable, Hashable {
                 rooms.append(room)
             }
         }
-        for room in rooms where !Self.isValidRoomName(room) {
+        for room in rooms where !ChannelPolicy.isValidRoomName(room) {
             throw .badRequest("\(prefix)\(Self.roomNameRule)")
         }
         var seen = Set<String>()
@@ -79,16 +79,7 @@ struct BroadcastRequest: Sendable, Hashable {
         self.data = data
     }
 
-    /// Whether `room` is an acceptable room name for the API: 1 to 128 Unicode code points.
-    ///
-    /// Code points rather than ``ChannelPolicy``'s UTF-8 bytes, because that is what the OpenAPI
-    /// schema's `maxLength` counts, and the schema and the server must agree. For ASCII names the
-    /// two limits are the same.
-    static func isValidRoomName(_ room: String) -> Bool {
-        !room.isEmpty && room.unicodeScalars.count <= ChannelPolicy.maxRoomNameLength
-    }
-
-    /// The message for a room name ``isValidRoomName(_:)`` refuses.
+    /// The message for a room name ``ChannelPolicy/isValidRoomName(_:)`` refuses.
     static let roomNameRule = "room names must be 1 to \(ChannelPolicy.maxRoomNameLength) characters long"
 
     /// The members an event description may have.

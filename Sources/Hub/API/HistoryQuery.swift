@@ -24,7 +24,7 @@ struct HistoryQuery: Sendable, Hashable {
         guard let room = query["room"], !room.isEmpty else {
             throw .badRequest("room is required")
         }
-        guard BroadcastRequest.isValidRoomName(room) else {
+        guard ChannelPolicy.isValidRoomName(room) else {
             throw .badRequest(BroadcastRequest.roomNameRule)
         }
         self.room = room

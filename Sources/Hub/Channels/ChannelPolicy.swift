@@ -21,8 +21,15 @@ public enum ChannelPolicy {
         "admin": namespaceRoles["/admin"]!,
     ]
 
-    /// The largest room name accepted, in characters (as the HTTP API and its OpenAPI `maxLength`).
+    /// The largest room name accepted, in Unicode code points (what the OpenAPI schema's
+    /// `maxLength` counts, so the spec and every entry point agree).
     public static let maxRoomNameLength = 128
+
+    /// The one room-name rule, for sockets, the HTTP API and /stream: 1 to
+    /// ``maxRoomNameLength`` code points.
+    public static func isValidRoomName(_ room: String) -> Bool {
+        !room.isEmpty && room.unicodeScalars.count <= maxRoomNameLength
+    }
 
     /// Whether `principal` may connect to `namespace`.
     public static func mayConnect(_ principal: Principal, to namespace: String) -> Bool {
@@ -32,7 +39,7 @@ public enum ChannelPolicy {
 
     /// Why `principal` may not join `room` in `namespace`, or `nil` if it may.
     public static func refusalToJoin(_ principal: Principal, room: String, in namespace: String) -> String? {
-        if room.isEmpty || room.count > maxRoomNameLength {
+        if !isValidRoomName(room) {
             return "invalid room name"
         }
         if namespace == "/", let roles = gatedRoomsInMainNamespace[room], !principal.hasAny(of: roles) {

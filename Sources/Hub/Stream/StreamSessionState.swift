@@ -174,8 +174,8 @@ struct StreamSessionState {
         guard ChannelPolicy.namespaceRoles[namespace] != nil else {
             return [.send(Self.error("invalid namespace", namespace: namespace, room: room))]
         }
-        guard !room.isEmpty, room.utf8.count <= ChannelPolicy.maxRoomNameLength else {
-            return [.send(Self.error("invalid room name", reason: "1 to \(ChannelPolicy.maxRoomNameLength) bytes",
+        guard ChannelPolicy.isValidRoomName(room) else {
+            return [.send(Self.error("invalid room name", reason: "1 to \(ChannelPolicy.maxRoomNameLength) characters",
                                      namespace: namespace, room: room))]
         }
         guard ChannelPolicy.mayConnect(principal, to: namespace) else {

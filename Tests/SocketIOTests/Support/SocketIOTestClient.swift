@@ -48,7 +48,7 @@ final class SocketIOTestClient: Sendable {
     /// The whole open packet (`sid`, `upgrades`, `pingInterval`, …).
     let openPacket: JSONValue
 
-    private let incoming = TestQueue<Incoming>()
+    private let incoming = TestAsyncQueue<Incoming>()
     private let state = NIOLockedValueBox(ReadState())
     private let ackIDs = NIOLockedValueBox(0)
 

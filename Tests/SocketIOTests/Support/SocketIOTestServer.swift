@@ -98,7 +98,7 @@ extension Socket {
 /// The server-side ``Socket`` of each connection, in connection order (pushed by an
 /// `onConnection` handler registered with ``track(_:)``).
 final class ConnectedSockets: Sendable {
-    private let queue = TestQueue<Socket>()
+    private let queue = TestAsyncQueue<Socket>()
 
     /// Records every socket that connects to `namespace`.
     func track(_ namespace: Namespace) {
