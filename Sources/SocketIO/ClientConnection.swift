@@ -82,6 +82,40 @@ final class ClientConnection: EngineSessionHandler, @unchecked Sendable {
             self.send(SocketPacket(type: .connectError, namespace: name, data: ConnectError(message: "Invalid namespace").payload))
             return
         }
+        if self.recovery != nil, let pid = auth["pid"]?.stringValue, let offset = auth["offset"]?.stringValue,
+           namespace.adapter.restoreSession(privateID: pid, offset: offset) == nil {
+            self.connecting.insert(name)
+            self.closeStaleSocket(privateID: pid, in: namespace) {
+                self.connecting.remove(name)
+                guard !self.session.isClosed else { return }
+                self.admit(to: namespace, name: name, auth: auth)
+            }
+            return
+        }
+        self.admit(to: namespace, name: name, auth: auth)
+    }
+
+    /// A reconnect that presents the `pid` of a socket still connected here takes that socket over.
+    /// Its client has given up on it, but this side has not noticed yet: a half-open TCP connection
+    /// that only the ping timeout would find, or an upgrade cut between the probe and the upgrade
+    /// packet (the client is on the WebSocket, the session still waits for polls). Without this the
+    /// session is kept only after the ping timeout and the reconnect loses it. The old connection is
+    /// closed as "transport close", which keeps its session, so the restore that follows finds it.
+    /// The `pid` is the socket's secret, only ever sent to its own client. Runs `then` on this loop.
+    private func closeStaleSocket(privateID: String, in namespace: Namespace, then body: @escaping () -> Void) {
+        let this = ObjectIdentifier(self)
+        let resume = NIOLoopBound(body, eventLoop: self.session.eventLoop)
+        namespace.adapter.forEachSocket(options: BroadcastOptions()) { socket in
+            guard socket.privateID == privateID, ObjectIdentifier(socket.connection) != this else { return }
+            socket.connection.session.close(reason: .transportClose)
+        }
+        .hop(to: self.session.eventLoop)
+        .whenComplete { _ in resume.value() }
+    }
+
+    /// Admits a CONNECT to `namespace`: restores a kept session if `auth` names one, runs the
+    /// middlewares, then connects the socket.
+    private func admit(to namespace: Namespace, name: String, auth: JSONValue) {
         let handshake = SocketHandshake(
             auth: auth,
             headers: self.session.handshake.head.headers,

@@ -165,11 +165,59 @@ struct RecoveryTests {
             #expect(try await server.io.to("room-a").socketIDs() == [sid])
             #expect(try await server.io.sockets.roomSizes() == [sid: 1, "room-a": 1, "room-c": 1])
 
-            // Once recovered, the session is no longer kept: the same pid cannot be used twice.
+            // Once recovered, the session is no longer kept but live: a third connection presenting the
+            // pid takes the live socket over (the client gave up on it), it does not get a copy.
             let third = try await server.open()
-            let (thirdSID, thirdPID) = try self.identity(try await third.connect(auth: ["pid": .string(pid), "offset": .string(offset)]))
-            #expect(thirdSID != sid)
-            #expect(thirdPID != pid)
+            #expect(try await third.connect(auth: ["pid": .string(pid), "offset": .string(offset)]) == ["sid": .string(sid), "pid": .string(pid)])
+            try await again.waitForClose()
+            #expect(try await server.io.sockets.socketIDs() == [sid])
+        }
+    }
+
+    /// The client gave up on a connection this side still holds (a half-open TCP connection, an
+    /// upgrade cut between probe and upgrade packet): its reconnect with `{pid, offset}` closes the
+    /// old connection as a transport close and recovers the session instead of waiting for the ping
+    /// timeout to notice.
+    @Test func aReconnectWhileTheOldConnectionIsStillOpenTakesItOverAndRecovers() async throws {
+        try await self.withRecoveryServer { server, observed in
+            let stale = try await server.open()
+            let (sid, pid) = try self.identity(try await stale.connect())
+            _ = try await observed.nextConnection()
+            #expect(try await stale.emitWithAck("join", "room-a") == [])
+            server.io.to("room-a").emit("news", "seen")
+            let offset = try self.offset(try await stale.expectEvent("news"))
+            server.io.to("room-a").emit("news", "missed")
+            #expect(try await stale.expectEvent("news").first == "missed", "sent to the old connection, lost by the client")
+
+            let again = try await server.open()
+            let reply = try await again.connect(auth: ["pid": .string(pid), "offset": .string(offset)])
+            #expect(reply == ["sid": .string(sid), "pid": .string(pid)])
+            let replayed = try await again.expectEvent("news")
+            #expect(replayed.first == "missed")
+            #expect(try await observed.nextDisconnect() == "transport close")
+            try await stale.waitForClose()
+            #expect(try await observed.nextConnection() == Connection(
+                id: sid, recovered: true, rooms: [sid, "room-a"].sorted(), user: "alice"))
+            server.io.to("room-a").emit("news", "after")
+            #expect(try await again.expectEvent("news").first == "after")
+            #expect(try await server.io.sockets.socketIDs() == [sid])
+        }
+    }
+
+    /// A `pid` that belongs to nobody connected or kept changes nothing for the other clients.
+    @Test func aStrangersPrivateIDClosesNoOtherConnection() async throws {
+        try await self.withRecoveryServer { server, observed in
+            let (bystander, bystanderSID) = try await server.connectedClient()
+            _ = try await observed.nextConnection()
+            server.io.emit("news", "x")
+            let offset = try self.offset(try await bystander.expectEvent("news"))
+
+            let stranger = try await server.open()
+            let (strangerSID, _) = try self.identity(try await stranger.connect(auth: ["pid": "not-a-pid", "offset": .string(offset)]))
+            #expect(strangerSID != bystanderSID)
+            server.io.emit("news", "still here")
+            #expect(try await bystander.expectEvent("news").first == "still here")
+            #expect(Set(try await server.io.sockets.socketIDs()) == [bystanderSID, strangerSID])
         }
     }
 
