@@ -4,6 +4,7 @@
 #   make swift-test    swift build + swift test (all Swift test targets)
 #   make interop       .venv (from PyPI) + hub binary + pytest Tests/Interop
 #   make conformance   official Engine.IO v4 / Socket.IO v5 suites, local only (needs CONFORMANCE_DIR)
+#   make bench-venv    Benchmarks/peers/.venv: the benchmark peers + matplotlib (Docs/benchmarks.md)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -22,7 +23,7 @@ VENV_CHECK   := import socketio, engineio, requests, websocket, pytest, pytest_t
 .PHONY: test swift-test build hub venv interop conformance clean-venv help
 
 help:
-	@sed -n '3,7p' Makefile
+	@sed -n '3,8p' Makefile
 
 ## every test. Both layers run even if the first fails, so a log shows both summaries; the exit
 ## status is non-zero if either failed.
@@ -72,3 +73,19 @@ conformance:
 
 clean-venv:
 	rm -rf $(VENV)
+
+## The benchmark peers (python-socketio + uvicorn, Flask-SocketIO) and the plot script's matplotlib,
+## pinned in Benchmarks/peers/requirements.txt; used by `hub-bench compare` and Benchmarks/plot.py.
+BENCH_VENV  := Benchmarks/peers/.venv
+BENCH_REQS  := Benchmarks/peers/requirements.txt
+BENCH_STAMP := $(BENCH_VENV)/.requirements-installed
+
+.PHONY: bench-venv
+bench-venv:
+	@if ! $(BENCH_VENV)/bin/python -c 'import sys' >/dev/null 2>&1; then \
+	  echo "creating $(BENCH_VENV)"; rm -rf $(BENCH_VENV); $(PYTHON) -m venv $(BENCH_VENV); fi
+	@if [ ! -f $(BENCH_STAMP) ] || [ $(BENCH_REQS) -nt $(BENCH_STAMP) ]; then \
+	  echo "installing $(BENCH_REQS) into $(BENCH_VENV)"; \
+	  $(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(BENCH_REQS); \
+	  $(BENCH_VENV)/bin/python -c 'import socketio, uvicorn, flask_socketio, simple_websocket, matplotlib'; \
+	  touch $(BENCH_STAMP); fi
