@@ -39,7 +39,7 @@ enum BenchRunner {
             let n = try Affinity.pin(pid: pid, cpus: [cpu])
             log("server pinned to CPU \(cpu) (\(n) threads; the same as: taskset -a -p -c \(cpu) \(pid))")
         }
-        let threads = p.threads ?? max(1, Affinity.allowedCPUCount() / p.processes)
+        let threads = p.resolvedThreads
 
         // Workers: the clients split in contiguous slices; global client 0 (the fan-out publisher)
         // is in worker 0.

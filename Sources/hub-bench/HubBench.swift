@@ -14,7 +14,7 @@ struct HubBench: AsyncParsableCommand {
         (bench:echo, bench:join, bench:publish), e.g. `hub serve --bench --port 3000`.
         See Docs/benchmarks.md.
         """,
-        subcommands: [RunCommand.self, WorkerCommand.self]
+        subcommands: [RunCommand.self, CompareCommand.self, SoakCommand.self, WorkerCommand.self]
     )
 }
 
@@ -24,14 +24,38 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Run one scenario against one server and print its figures.")
 
     @Option(help: "The server, http://host:port (path /socket.io/ unless given).") var url: String
+    @Option(help: "PID of the server, for its CPU time and RSS (/proc).") var serverPid: Int32?
+    @Flag(help: "Print exactly one JSON object.") var json = false
+    @OptionGroup var options: RunOptions
+
+    func run() async throws {
+        signal(SIGPIPE, SIG_IGN)
+        let p = try options.parameters()
+        let result: BenchResult
+        do {
+            result = try await BenchRunner.run(url: url, serverPID: serverPid, parameters: p)
+        } catch BenchError.usage(let message) {
+            throw ValidationError(message)
+        } catch let error as BenchError {
+            logErr("hub-bench: \(error)")
+            throw ExitCode.failure
+        }
+        if json {
+            print(result.jsonString())
+        } else {
+            print(Report.table(result))
+        }
+    }
+}
+
+/// The scenario options shared by `run` and `compare` (everything but the server).
+struct RunOptions: ParsableArguments {
     @Option(help: "connect | idle | echo | fanout | polling") var scenario: String
     @Option(help: "Clients (connections; in fanout the publisher is one of them).") var clients: Int = 100
     @Option(help: "echo/polling: round trips per second per client (default 2; 0 = closed loop). fanout: messages per second (default 0 = as fast as --window allows).")
     var rate: Double?
     @Option(help: "Seconds of load after setup (not used by connect).") var duration: Double = 10
     @Option(help: "Bytes of the echoed object / the published msg object.") var size: Int = 100
-    @Option(help: "PID of the server, for its CPU time and RSS (/proc).") var serverPid: Int32?
-    @Flag(help: "Print exactly one JSON object.") var json = false
     @Option(help: "Worker processes (each has its own open-file limit).") var processes: Int = 1
     @Option(help: "Comma-separated local addresses to bind client sockets to, round-robin (e.g. 127.0.0.1,127.0.0.2).")
     var sourceAddresses: String?
@@ -40,7 +64,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "fanout: messages in flight when no --rate is given.") var window: Int = 16
     @Option(help: "fanout: decode the latency of 1 message in N.") var sampleEvery: Int = 64
     @Option(help: "Handshakes in flight at once.") var concurrency: Int = 100
-    @Option(help: "Event loops per process (default: CPUs this process may use / processes).") var threads: Int?
+    @Option(help: "Event loops per process (default \(ScenarioParameters.defaultThreads)).") var threads: Int?
     @Option(help: "idle: seconds between connecting and reading the server's RSS.") var settle: Double = 2
     @Option(help: "Seconds to wait for outstanding acks / deliveries after the load stops (without progress).")
     var drainTimeout: Double = 10
@@ -66,25 +90,6 @@ struct RunCommand: AsyncParsableCommand {
         p.settle = settle
         p.drainTimeout = drainTimeout
         return p
-    }
-
-    func run() async throws {
-        signal(SIGPIPE, SIG_IGN)
-        let p = try parameters()
-        let result: BenchResult
-        do {
-            result = try await BenchRunner.run(url: url, serverPID: serverPid, parameters: p)
-        } catch BenchError.usage(let message) {
-            throw ValidationError(message)
-        } catch let error as BenchError {
-            logErr("hub-bench: \(error)")
-            throw ExitCode.failure
-        }
-        if json {
-            print(result.jsonString())
-        } else {
-            print(Report.table(result))
-        }
     }
 }
 

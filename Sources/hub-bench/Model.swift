@@ -25,8 +25,16 @@ struct ScenarioParameters: Codable, Sendable {
     var concurrency: Int = 100
     /// Worker processes (each with its own 20,000 file limit).
     var processes: Int = 1
-    /// Event loops per process (nil = one per allowed CPU / processes).
+    /// Event loops per process (nil = `defaultThreads`).
     var threads: Int?
+
+    /// What `--threads` defaults to, for the help text.
+    static let defaultThreads = "CPUs this process may use / processes"
+
+    /// The event loops per process of a run.
+    var resolvedThreads: Int {
+        threads ?? max(1, Affinity.allowedCPUCount() / max(1, processes))
+    }
     /// Local addresses that client sockets bind to, round-robin (empty = the kernel's choice).
     var sourceAddresses: [String] = []
     /// Pin the server's threads / this process to these CPUs (nil = unpinned).

@@ -3,7 +3,9 @@ import NIOHTTP1
 
 /// One Socket.IO client on Engine.IO long-polling: one keep-alive connection that always has a
 /// GET waiting, and one for POSTs (one in flight; packets queued meanwhile go out together,
-/// joined with \x1e). Lives on its shard's loop.
+/// joined with \x1e). A server that closes the connection after a response (`Connection: close`,
+/// as Werkzeug's development server does) gets a new connection for the next request, as a
+/// browser would open one. Lives on its shard's loop.
 final class PollingClient: EchoSender, @unchecked Sendable {  // loop-confined
     enum State { case opening, connecting, ready, closed }
 
@@ -124,9 +126,13 @@ final class PollingClient: EchoSender, @unchecked Sendable {  // loop-confined
 
     // MARK: responses
 
-    fileprivate func response(isGet: Bool, part: HTTPClientResponsePart) {
+    fileprivate func response(handler: PollHTTPHandler, part: HTTPClientResponsePart) {
+        let isGet = handler.isGet
         switch part {
         case .head(let head):
+            if head.version == .http1_0 || head.headers[canonicalForm: "connection"].contains(where: { $0.lowercased() == "close" }) {
+                handler.closeExpected = true
+            }
             if head.status != .ok {
                 if state == .ready && !shard.shuttingDown { shard.errors += 1 }
                 fail(BenchError.protocolError("polling \(isGet ? "GET" : "POST") answered \(head.status.code)"))
@@ -134,6 +140,10 @@ final class PollingClient: EchoSender, @unchecked Sendable {  // loop-confined
         case .body(var body):
             if isGet { getBody.writeBuffer(&body) }
         case .end:
+            if handler.closeExpected {
+                // The server closes this connection: the next request goes on a new one (`closed`).
+                if isGet { getHandler = nil } else { postHandler = nil }
+            }
             if isGet {
                 getInFlight = false
                 handlePayload()
@@ -146,7 +156,21 @@ final class PollingClient: EchoSender, @unchecked Sendable {  // loop-confined
         }
     }
 
-    fileprivate func closed() {
+    fileprivate func closed(handler: PollHTTPHandler) {
+        if handler.closeExpected && state != .closed && !shard.shuttingDown {
+            let isGet = handler.isGet
+            connect(isGet: isGet).whenComplete { [self] result in
+                switch result {
+                case .success:
+                    if isGet { self.sendGet() } else { self.flushOutbox() }
+                case .failure(let error):
+                    if self.state == .ready { self.shard.errors += 1 }
+                    self.fail(error)
+                    self.state = .closed
+                }
+            }
+            return
+        }
         if state == .ready && !shard.shuttingDown { shard.errors += 1 }
         fail(BenchError.protocolError("polling connection closed"))
         state = .closed
@@ -242,6 +266,8 @@ final class PollHTTPHandler: ChannelInboundHandler {
     let client: PollingClient
     let isGet: Bool
     fileprivate var context: ChannelHandlerContext?
+    /// The server said it closes the connection after this response.
+    fileprivate var closeExpected = false
 
     init(client: PollingClient, isGet: Bool) {
         self.client = client
@@ -254,11 +280,11 @@ final class PollHTTPHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        client.response(isGet: isGet, part: unwrapInboundIn(data))
+        client.response(handler: self, part: unwrapInboundIn(data))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        client.closed()
+        client.closed(handler: self)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
