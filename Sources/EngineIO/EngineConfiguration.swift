@@ -41,6 +41,16 @@ public struct EngineConfiguration: Sendable {
     /// `max_decode_packets`), so the default is 16; socket.io sends the whole buffer.
     public var maxPacketsPerPoll: Int = 16
 
+    /// The most Engine.IO sessions open at once, whatever their transport (a polling session that
+    /// upgrades to WebSocket stays one session). A handshake past it is answered 503 (a polling GET,
+    /// or a WebSocket upgrade refused before the 101). `0` means no limit. Default 100 000
+    /// (socket.io has no such bound).
+    public var maxConnections: Int = 100_000
+    /// The most Engine.IO sessions open at once from one client IP address (the TCP peer, not a
+    /// forwarded header); past it a handshake is answered 503. `0` (the default) means no limit:
+    /// behind a reverse proxy every client has the proxy's address.
+    public var maxConnectionsPerIP: Int = 0
+
     /// Creates a configuration with socket.io's defaults at `path`.
     public init(path: String = "/socket.io/") {
         self.path = Self.normalize(path: path)

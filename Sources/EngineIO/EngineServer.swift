@@ -21,12 +21,22 @@ public final class EngineServer: HTTPEndpoint, @unchecked Sendable {
     private let delegate: any EngineServerDelegate
     private let logger: Logger
     private let sessions = NIOLockedValueBox<[String: EngineSession]>([:])
+    /// One WebSocket flush batch per event loop, made on the loop's first WebSocket.
+    private let flushBatches = NIOLockedValueBox<[ObjectIdentifier: WebSocketFlushBatch]>([:])
+    private let limiter: NIOLockedValueBox<ConnectionLimiter>
+    /// Refused handshakes by reason (share it with the ``HTTPServer`` to count its refusals too).
+    public let refusals: RefusalCounter
 
-    /// Creates an engine that hands every new session to `delegate`.
-    public init(configuration: EngineConfiguration, delegate: any EngineServerDelegate, logger: Logger) {
+    /// Creates an engine that hands every new session to `delegate`; refused handshakes are
+    /// counted in `refusals`.
+    public init(configuration: EngineConfiguration, delegate: any EngineServerDelegate, logger: Logger,
+                refusals: RefusalCounter = RefusalCounter()) {
         self.configuration = configuration
         self.delegate = delegate
         self.logger = logger
+        self.refusals = refusals
+        self.limiter = NIOLockedValueBox(ConnectionLimiter(
+            maxConnections: configuration.maxConnections, maxConnectionsPerIP: configuration.maxConnectionsPerIP))
     }
 
     /// How many sessions are open.
@@ -58,7 +68,8 @@ public final class EngineServer: HTTPEndpoint, @unchecked Sendable {
         self.sessions.withLockedValue { $0[id] }
     }
 
-    /// Closes every session ("server shutting down").
+    /// Closes every session ("server shutting down") at once, dropping what is still buffered
+    /// for polling clients. ``drain(until:)`` is the graceful way.
     public func closeAllSessions() {
         let all = self.sessions.withLockedValue { Array($0.values) }
         for session in all {
@@ -66,12 +77,75 @@ public final class EngineServer: HTTPEndpoint, @unchecked Sendable {
         }
     }
 
+    /// How many sessions open from each client address (only addresses with one or more).
+    public var sessionCountsByAddress: [String: Int] {
+        self.limiter.withLockedValue { $0.byAddress }
+    }
+
+    // MARK: Drain
+
+    /// Whether ``beginDrain()`` was called: new sessions are refused with 503 "Server shutting down".
+    public var isDraining: Bool {
+        self.limiter.withLockedValue { $0.isDraining }
+    }
+
+    /// Starts a graceful drain: new sessions are refused (503, `{"code":8,"message":"Server shutting
+    /// down"}`), WebSocket sessions are closed now (their queued frames go out before the close
+    /// frame), and each polling session is closed as soon as its buffered packets are delivered: the
+    /// parked GET, or the next one, is answered with the close packet. Clients see "transport close"
+    /// and reconnect (elsewhere, or here after a restart). Idempotent.
+    public func beginDrain() {
+        self.limiter.withLockedValue { $0.isDraining = true }
+        let all = self.sessions.withLockedValue { Array($0.values) }
+        for session in all {
+            session.eventLoop.execute { Self.drainStep(session) }
+        }
+    }
+
+    /// Drains (``beginDrain()``) and waits until every session has closed or `deadline` passes;
+    /// sessions still open then (a polling client that did not come back) are closed at once.
+    /// Returns whether every session closed before the deadline.
+    @discardableResult
+    public func drain(until deadline: NIODeadline) async -> Bool {
+        self.beginDrain()
+        while self.sessionCount > 0, NIODeadline.now() < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        let graceful = self.sessionCount == 0
+        if !graceful {
+            self.logger.notice("drain deadline passed; closing the remaining sessions", metadata: ["sessions": "\(self.sessionCount)"])
+            self.closeAllSessions()
+        }
+        return graceful
+    }
+
+    /// On the session's loop: closes it if a close is the next thing its client would read.
+    private static func drainStep(_ session: EngineSession) {
+        guard !session.isClosed else { return }
+        if session.transport == .websocket || session.isIdleWithParkedPoll {
+            session.close(reason: .serverShuttingDown)
+        }
+    }
+
     func unregister(_ session: EngineSession) {
-        self.sessions.withLockedValue { _ = $0.removeValue(forKey: session.id) }
+        let removed = self.sessions.withLockedValue { $0.removeValue(forKey: session.id) }
+        if removed != nil {
+            self.limiter.withLockedValue { $0.release(session.handshake.remoteAddress?.ipAddress) }
+        }
     }
 
     private func register(_ session: EngineSession) {
         self.sessions.withLockedValue { $0[session.id] = session }
+    }
+
+    /// The flush batch of `loop` (looked up once per WebSocket, not per write).
+    func flushBatch(for loop: EventLoop) -> WebSocketFlushBatch {
+        self.flushBatches.withLockedValue { batches in
+            if let batch = batches[ObjectIdentifier(loop)] { return batch }
+            let batch = WebSocketFlushBatch(eventLoop: loop)
+            batches[ObjectIdentifier(loop)] = batch
+            return batch
+        }
     }
 
     // MARK: HTTPEndpoint
@@ -104,14 +178,24 @@ public final class EngineServer: HTTPEndpoint, @unchecked Sendable {
                 return
             }
             guard transport == .polling else {
-                sink.send(self.errorResponse(.badRequest, for: request.head))
+                // A WebSocket for a session that the upgrader refused: while draining, say why.
+                if self.isDraining {
+                    sink.send(self.refusalResponse(.shuttingDown, for: request.head))
+                } else {
+                    sink.send(self.errorResponse(.badRequest, for: request.head))
+                }
                 return
             }
             let method = request.head.method
             let body = request.body
             session.eventLoop.execute {
                 switch method {
-                case .GET: session.handlePoll(sink: sink)
+                case .GET:
+                    session.handlePoll(sink: sink)
+                    // Draining: once the buffer is delivered, the next parked GET carries the close.
+                    if self.isDraining {
+                        Self.drainStep(session)
+                    }
                 case .POST: session.handlePost(body: body, sink: sink)
                 default: sink.send(self.errorResponse(.badRequest, for: request.head))
                 }
@@ -122,9 +206,21 @@ public final class EngineServer: HTTPEndpoint, @unchecked Sendable {
             sink.send(self.errorResponse(.badHandshakeMethod, for: request.head))
             return
         }
+        let address = request.remoteAddress?.ipAddress
         guard transport == .polling else {
-            // transport=websocket without an Upgrade (or with one the upgrader refused).
-            sink.send(self.errorResponse(.badRequest, for: request.head))
+            // transport=websocket without an Upgrade, or with one the upgrader refused: over a
+            // limit (503), or not a valid upgrade (400).
+            if request.head.headers.contains(name: "upgrade"), let refusal = self.limiter.withLockedValue({ $0.refusal(for: address) }) {
+                self.refusals.record(refusal)
+                sink.send(self.refusalResponse(refusal, for: request.head))
+            } else {
+                sink.send(self.errorResponse(.badRequest, for: request.head))
+            }
+            return
+        }
+        if let refusal = self.limiter.withLockedValue({ $0.acquire(address) }) {
+            self.refusals.record(refusal)
+            sink.send(self.refusalResponse(refusal, for: request.head))
             return
         }
         let handshake = EngineHandshake(head: request.head, query: query, remoteAddress: request.remoteAddress)
@@ -144,11 +240,17 @@ public final class EngineServer: HTTPEndpoint, @unchecked Sendable {
             return channel.eventLoop.makeSucceededFuture(nil)
         }
         guard let sid = query["sid"] else {
+            // A new session: refused before the 101 when over a limit or draining (the request then
+            // reaches handle(_:sink:), which answers 503 and counts it).
+            let address = channel.remoteAddress?.ipAddress
+            if self.limiter.withLockedValue({ $0.refusal(for: address) }) != nil {
+                return channel.eventLoop.makeSucceededFuture(nil)
+            }
             return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
         }
         // Like engine.io, a known session's WebSocket is accepted even if it cannot take the session
         // over (already upgraded, another upgrade pending): it is closed right after the handshake.
-        guard self.configuration.allowUpgrades, self.session(id: sid) != nil else {
+        guard self.configuration.allowUpgrades, !self.isDraining, self.session(id: sid) != nil else {
             return channel.eventLoop.makeSucceededFuture(nil)
         }
         return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
@@ -156,7 +258,8 @@ public final class EngineServer: HTTPEndpoint, @unchecked Sendable {
 
     public func configureWebSocket(channel: Channel, head: HTTPRequestHead) -> EventLoopFuture<Void> {
         let query = RequestTarget(uri: head.uri).query
-        let transport = WebSocketTransport(channel: channel, maxBufferedBytes: self.configuration.maxBufferedBytes)
+        let transport = WebSocketTransport(channel: channel, maxBufferedBytes: self.configuration.maxBufferedBytes,
+                                           flushBatch: self.flushBatch(for: channel.eventLoop))
         let maxSize = self.configuration.maxHttpBufferSize
         let session: EngineSession
         let isCandidate: Bool
@@ -165,6 +268,11 @@ public final class EngineServer: HTTPEndpoint, @unchecked Sendable {
             session = existing
             isCandidate = true
         } else {
+            if let refusal = self.limiter.withLockedValue({ $0.acquire(channel.remoteAddress?.ipAddress) }) {
+                // A slot went between shouldUpgrade and now: close with 1013 "try again later".
+                self.refusals.record(refusal)
+                return WebSocketClose.send(code: .unknown(1013), reason: refusal.engineError?.message ?? "try again later", on: channel)
+            }
             let handshake = EngineHandshake(head: head, query: query, remoteAddress: channel.remoteAddress)
             session = EngineSession(server: self, eventLoop: channel.eventLoop, transport: .websocket, handshake: handshake,
                                     configuration: self.configuration, pollingHeaders: [:])
@@ -235,6 +343,15 @@ public final class EngineServer: HTTPEndpoint, @unchecked Sendable {
         if let head {
             response.headers.add(contentsOf: self.corsHeaders(for: head))
         }
+        return response
+    }
+
+    /// The answer to a handshake refused by a limit or the drain: 503 and
+    /// `{"code":N,"message":"…"}` (codes 6–8 continue socket.io's table), with CORS headers.
+    func refusalResponse(_ refusal: ConnectionRefusal, for head: HTTPRequestHead) -> HTTPServerResponse {
+        let (code, message) = refusal.engineError ?? (3, "Bad request")
+        var response = HTTPServerResponse.json(.serviceUnavailable, #"{"code":\#(code),"message":"\#(message)"}"#)
+        response.headers.add(contentsOf: self.corsHeaders(for: head))
         return response
     }
 

@@ -3,9 +3,24 @@ import NIOHTTP1
 
 /// One per HTTP connection: gathers a request (bounded by the endpoint's body limit, checked before
 /// buffering), hands it to the matching ``HTTPEndpoint`` with a sink, and writes the answer.
+///
+/// It also keeps the connection's clocks (``HTTPServer/Configuration``): between requests the
+/// connection may idle `keepAliveTimeout` (then it is closed); once the first byte of a request
+/// arrives, its head must be complete within `requestHeadTimeout` (else 408 and close). No clock runs
+/// while a request is being answered, so a long-poll GET waits as long as its session wants; an
+/// upgraded WebSocket removes the router and its clocks. A head larger than `maxHeaderSize` (the
+/// decoder's limit) is answered 431, other malformed requests 400; both close the connection.
 final class HTTPRequestRouter: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
+
+    /// The clocks of one connection.
+    struct Timeouts: Sendable {
+        /// Time from the first byte of a request to the end of its head.
+        var requestHead: TimeAmount
+        /// Time a connection may idle between requests (or before the first).
+        var keepAlive: TimeAmount
+    }
 
     private enum State {
         case idle
@@ -16,30 +31,82 @@ final class HTTPRequestRouter: ChannelInboundHandler, RemovableChannelHandler {
         case closed
     }
 
+    private enum Clock {
+        case none
+        case keepAlive
+        case requestHead
+    }
+
     private let endpoints: [any HTTPEndpoint]
     private let fallbackBodyLimit: Int
+    private let timeouts: Timeouts
+    private let refusals: RefusalCounter?
     private var state = State.idle
     private var sequence: UInt64 = 0
     private var cancelCallback: (@Sendable () -> Void)?
     private var context: ChannelHandlerContext?
+    private var clock = Clock.none
+    private var timer: Scheduled<Void>?
+    /// Set by ``HTTPServer/closeConnections(until:)``: finish the request in progress, then close.
+    private var closeWhenIdle = false
+    /// The handler before the HTTP codec: the 408 goes out through it as raw bytes, since no request
+    /// exists that the codec could answer.
+    weak var rawOutput: HTTPByteActivityHandler?
 
-    init(endpoints: [any HTTPEndpoint], fallbackBodyLimit: Int) {
+    init(endpoints: [any HTTPEndpoint], fallbackBodyLimit: Int,
+         timeouts: Timeouts = Timeouts(requestHead: .seconds(10), keepAlive: .seconds(30)),
+         refusals: RefusalCounter? = nil) {
         self.endpoints = endpoints
         self.fallbackBodyLimit = fallbackBodyLimit
+        self.timeouts = timeouts
+        self.refusals = refusals
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        if context.channel.isActive {
+            self.startClock(.keepAlive, context: context)
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.stopClock()
         self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if case .idle = self.state, case .none = self.clock {
+            self.startClock(.keepAlive, context: context)
+        }
+        context.fireChannelActive()
+    }
+
+    /// Raw bytes arrived (from ``HTTPByteActivityHandler``, before the decoder). Between requests
+    /// they are the start of the next head: its clock starts.
+    func bytesArrived() {
+        guard case .idle = self.state, let context else { return }
+        if case .requestHead = self.clock { return }
+        self.startClock(.requestHead, context: context)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is HTTPServer.CloseWhenIdleEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        self.closeWhenIdle = true
+        if case .idle = self.state {
+            self.state = .closed
+            self.stopClock()
+            context.close(promise: nil)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch self.unwrapInboundIn(data) {
         case .head(let head):
             guard case .idle = self.state else { return }
+            self.stopClock()
             let path = RequestTarget(uri: head.uri).path
             let endpoint = self.endpoints.first(where: { $0.matches(path: path) })
             let limit = endpoint?.maxRequestBodySize ?? self.fallbackBodyLimit
@@ -77,10 +144,36 @@ final class HTTPRequestRouter: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         self.state = .closed
+        self.stopClock()
         let callback = self.cancelCallback
         self.cancelCallback = nil
         callback?()
         context.fireChannelInactive()
+    }
+
+    /// Malformed requests (the decoder's errors): 431 for a head past the size limit, 400 for the
+    /// rest, then close. If a response is in progress the connection just closes after it.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parserError = error as? HTTPParserError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        let tooLarge = parserError == .headerOverflow
+        if tooLarge {
+            self.refusals?.record(.headerTooLarge)
+        }
+        switch self.state {
+        case .idle, .receiving:
+            self.stopClock()
+            let response: HTTPServerResponse = tooLarge
+                ? .json(.requestHeaderFieldsTooLarge, #"{"error":"request header fields too large","message":"the request line and headers are larger than this server accepts"}"#)
+                : .json(.badRequest, #"{"error":"bad request","message":"malformed HTTP request"}"#)
+            self.write(response, keepAlive: false, context: context)
+        case .awaitingResponse:
+            self.closeWhenIdle = true
+        case .discarding, .closed:
+            break
+        }
     }
 
     private func refuseTooLarge(context: ChannelHandlerContext, head: HTTPRequestHead, endpoint: (any HTTPEndpoint)?) {
@@ -94,7 +187,10 @@ final class HTTPRequestRouter: ChannelInboundHandler, RemovableChannelHandler {
         guard sequence == self.sequence, case .awaitingResponse(let keepAlive) = self.state, let context else { return }
         self.cancelCallback = nil
         self.state = .idle
-        self.write(response, keepAlive: keepAlive && !response.closeConnection, context: context)
+        self.write(response, keepAlive: keepAlive && !response.closeConnection && !self.closeWhenIdle, context: context)
+        if case .idle = self.state {
+            self.startClock(.keepAlive, context: context)
+        }
     }
 
     func setCancelCallback(_ callback: @escaping @Sendable () -> Void, sequence: UInt64) {
@@ -106,6 +202,53 @@ final class HTTPRequestRouter: ChannelInboundHandler, RemovableChannelHandler {
             callback()
         case .idle, .receiving, .discarding:
             break
+        }
+    }
+
+    // MARK: Clocks
+
+    private func startClock(_ clock: Clock, context: ChannelHandlerContext) {
+        self.stopClock()
+        let delay: TimeAmount
+        switch clock {
+        case .none: return
+        case .keepAlive: delay = self.timeouts.keepAlive
+        case .requestHead: delay = self.timeouts.requestHead
+        }
+        self.clock = clock
+        let router = NIOLoopBound(self, eventLoop: context.eventLoop)
+        self.timer = context.eventLoop.scheduleTask(in: delay) {
+            router.value.clockExpired(clock)
+        }
+    }
+
+    private func stopClock() {
+        self.timer?.cancel()
+        self.timer = nil
+        self.clock = .none
+    }
+
+    private func clockExpired(_ clock: Clock) {
+        self.timer = nil
+        self.clock = .none
+        guard case .idle = self.state, let context else { return }
+        switch clock {
+        case .none:
+            break
+        case .keepAlive:
+            // Idle between requests: close quietly, as any HTTP server may.
+            self.state = .closed
+            context.close(promise: nil)
+        case .requestHead:
+            self.refusals?.record(.requestHeadTimeout)
+            self.state = .closed
+            let body = #"{"error":"request timeout","message":"the request head was not received in time"}"#
+            let response = "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body
+            if let rawOutput {
+                rawOutput.writeAndClose(ByteBuffer(string: response))
+            } else {
+                context.close(promise: nil)
+            }
         }
     }
 

@@ -96,6 +96,12 @@ public final class EngineSession: @unchecked Sendable {
         return self.state.isClosed
     }
 
+    /// Whether a long-poll GET is parked and nothing is buffered: a close packet would be the next
+    /// thing the client reads (the server's drain closes the session then). On ``eventLoop``.
+    var isIdleWithParkedPoll: Bool {
+        self.state.activeTransport == .polling && self.polling?.parked != nil && self.buffer.isEmpty
+    }
+
     /// Sends packets in order (a Socket.IO packet and its attachments go in one call). Must be called
     /// on ``eventLoop``.
     public func send(_ packets: some Collection<EncodedPacket>) {

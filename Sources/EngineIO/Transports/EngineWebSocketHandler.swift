@@ -90,9 +90,13 @@ final class EngineWebSocketHandler: ChannelInboundHandler, @unchecked Sendable {
     private func close(context: ChannelHandlerContext, code: WebSocketErrorCode) {
         guard !self.closeSent else { return }
         self.closeSent = true
-        var data = context.channel.allocator.buffer(capacity: 2)
-        data.write(webSocketErrorCode: code)
-        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
+        let reason = switch code {
+        case .messageTooLarge: "message too large"
+        case .dataInconsistentWithMessage: "invalid UTF-8"
+        case .protocolError: "protocol error"
+        default: ""
+        }
+        let frame = WebSocketClose.frame(code: code, reason: reason, allocator: context.channel.allocator)
         context.writeAndFlush(self.wrapOutboundOut(frame)).whenComplete { _ in context.close(promise: nil) }
     }
 }
