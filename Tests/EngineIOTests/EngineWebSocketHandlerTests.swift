@@ -85,7 +85,8 @@ struct EngineWebSocketHandlerTests {
         let fixture = try HandlerFixture(maxMessageSize: 8)
         try fixture.channel.writeInbound(clientFrame(.text, bytes: Array("4héllo!".utf8)))  // 8 bytes: at the limit
         #expect(fixture.handler.messages == [.text("héllo!")])
-        // The echo goes back as a text frame.
+        // The echo goes back as a text frame, flushed at the end of the loop tick.
+        fixture.channel.embeddedEventLoop.run()
         let echo = try #require(try fixture.channel.readOutbound(as: WebSocketFrame.self))
         #expect(echo.opcode == .text)
         #expect(String(buffer: echo.unmaskedData) == "4héllo!")
@@ -95,6 +96,7 @@ struct EngineWebSocketHandlerTests {
         let fixture = try HandlerFixture()
         try fixture.channel.writeInbound(clientFrame(.binary, bytes: [0, 1, 255]))
         #expect(fixture.handler.messages == [.binary(ByteBuffer(bytes: [0, 1, 255]))])
+        fixture.channel.embeddedEventLoop.run()
         let echo = try #require(try fixture.channel.readOutbound(as: WebSocketFrame.self))
         #expect(echo.opcode == .binary)
         #expect(Array(echo.unmaskedData.readableBytesView) == [0, 1, 255])
@@ -153,7 +155,8 @@ private struct HandlerFixture {
                                         query: QueryParameters(query: "EIO=4&transport=websocket"), remoteAddress: nil)
         let session = EngineSession(server: engine, eventLoop: channel.eventLoop, transport: .websocket, handshake: handshake,
                                     configuration: configuration, pollingHeaders: [:])
-        let transport = WebSocketTransport(channel: channel, maxBufferedBytes: configuration.maxBufferedBytes)
+        let transport = WebSocketTransport(channel: channel, maxBufferedBytes: configuration.maxBufferedBytes,
+                                           flushBatch: engine.flushBatch(for: channel.eventLoop))
         session.attachInitialWebSocket(transport)
         let handler = RecordingSessionHandler()
         session.handler = handler

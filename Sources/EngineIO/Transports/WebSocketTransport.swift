@@ -3,16 +3,22 @@ import NIOWebSocket
 
 /// A WebSocket carrying a session: text packets as text frames, binary messages as binary frames.
 /// The channel may live on another event loop than the session; writes then hop once per batch.
+/// Writes are flushed once per event-loop tick by the loop's ``WebSocketFlushBatch``.
 final class WebSocketTransport: EngineTransport, @unchecked Sendable {
     let kind = EngineTransportKind.websocket
     let channel: Channel
     private let maxBufferedBytes: Int
+    private let flushBatch: WebSocketFlushBatch
     /// Bytes written while the channel was not writable, since it last was.
     private var overflowBytes = 0
+    /// Whether the channel has writes waiting for this tick's flush (touched on the channel's loop).
+    private var needsFlush = false
 
-    init(channel: Channel, maxBufferedBytes: Int) {
+    init(channel: Channel, maxBufferedBytes: Int, flushBatch: WebSocketFlushBatch) {
+        precondition(flushBatch.eventLoop === channel.eventLoop, "flush batch of another event loop")
         self.channel = channel
         self.maxBufferedBytes = maxBufferedBytes
+        self.flushBatch = flushBatch
     }
 
     /// Whether the socket buffer has room (volatile packets are dropped when it has not).
@@ -33,19 +39,26 @@ final class WebSocketTransport: EngineTransport, @unchecked Sendable {
         let frames = packets.map { packet in
             WebSocketFrame(fin: true, opcode: packet.kind == .text ? .text : .binary, data: packet.bytes)
         }
-        let channel = self.channel
-        if channel.eventLoop.inEventLoop {
-            Self.write(frames, to: channel)
+        if self.channel.eventLoop.inEventLoop {
+            self.write(frames)
         } else {
-            channel.eventLoop.execute { Self.write(frames, to: channel) }
+            self.channel.eventLoop.execute { self.write(frames) }
         }
     }
 
-    private static func write(_ frames: [WebSocketFrame], to channel: Channel) {
+    private func write(_ frames: [WebSocketFrame]) {
         for frame in frames {
-            channel.write(frame, promise: nil)
+            self.channel.write(frame, promise: nil)
         }
-        channel.flush()
+        guard !self.needsFlush else { return }
+        self.needsFlush = true
+        self.flushBatch.flushAtEndOfTick(self)
+    }
+
+    /// Flushes what was written this tick (called by the flush batch, on the channel's loop).
+    func flushNow() {
+        self.needsFlush = false
+        self.channel.flush()
     }
 
     /// Sends a close frame with `code` and closes the connection once it is written.
