@@ -25,6 +25,8 @@ struct CompareCommand: AsyncParsableCommand {
     var peersDir: String?
     @Option(help: "Recorded in the JSON: the git commit the hub binary was built from.") var hubCommit: String?
     @Option(help: "Seconds to wait for a server to answer an Engine.IO handshake.") var startupTimeout: Double = 30
+    @Option(help: "Seconds one server's run may take (setup included); then the server is killed and the run recorded as failed.")
+    var runTimeout: Double = 300
 
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
@@ -37,7 +39,8 @@ struct CompareCommand: AsyncParsableCommand {
         }
         let locations = try ServerLocations(hubBin: hubBin, python: python, peersDir: peersDir, needed: kinds)
         let result = try await Comparison.run(kinds: kinds, locations: locations, parameters: parameters,
-                                              hubCommit: hubCommit, startupTimeout: startupTimeout)
+                                              hubCommit: hubCommit, startupTimeout: startupTimeout,
+                                              runTimeout: runTimeout)
         if json {
             print(result.jsonString())
         } else {
@@ -187,7 +190,7 @@ struct ComparisonResult: Codable, Sendable {
 
 enum Comparison {
     static func run(kinds: [ServerKind], locations: ServerLocations, parameters: ScenarioParameters,
-                    hubCommit: String?, startupTimeout: Double,
+                    hubCommit: String?, startupTimeout: Double, runTimeout: Double = 300,
                     log: @Sendable (String) -> Void = { logErr($0) }) async throws -> ComparisonResult {
         ProcStats.raiseFileLimit()  // the servers inherit it
         var runs: [ComparisonResult.Run] = []
@@ -203,9 +206,26 @@ enum Comparison {
                 let started = try ServerProcess(command: command, name: kind.rawValue)
                 server = started
                 try await started.waitReady(try ServerURL(parsing: url), timeout: startupTimeout)
-                run.result = try await BenchRunner.run(url: url, serverPID: started.pid, parameters: parameters, log: log)
+                // A server that stops answering must not hold the comparison forever: after
+                // runTimeout it is killed, which ends the run (its clients fail at once).
+                let pid = started.pid
+                let watchdog = Task.detached {
+                    try await Task.sleep(nanoseconds: UInt64(runTimeout * 1e9))
+                    kill(pid, SIGKILL)
+                }
+                defer { watchdog.cancel() }
+                do {
+                    run.result = try await BenchRunner.run(url: url, serverPID: started.pid, parameters: parameters, log: log)
+                } catch {
+                    if !started.process.isRunning && !watchdog.isCancelled {
+                        throw BenchError.system("the server is gone (killed after --run-timeout \(runTimeout) s, or it crashed; log: \(started.logPath)): \(error)")
+                    }
+                    throw error
+                }
                 if !started.process.isRunning {
-                    run.error = "the server exited during the run (status \(started.process.terminationStatus)); log: \(started.logPath)"
+                    run.error = "the server exited during the run (status \(started.process.terminationStatus))"
+                        + (started.process.terminationStatus == SIGKILL ? ", killed after --run-timeout \(runTimeout) s" : "")
+                        + "; log: \(started.logPath)"
                 }
             } catch {
                 run.error = "\(error)"
