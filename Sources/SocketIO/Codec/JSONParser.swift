@@ -197,7 +197,7 @@ struct JSONParser {
                 return string
             }
             if b == UInt8(ascii: "\\") {
-                return try self.parseEscapedString(runStart: start)
+                return try self.parseEscapedString(runStart: start, highBits: highBits)
             }
             if b < 0x20 { throw .unexpectedCharacter(offset: self.offset) }
             highBits |= b
@@ -212,11 +212,12 @@ struct JSONParser {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// The slow path: a string with escapes, assembled in `scratch`. `offset` is at the first `\`.
-    private mutating func parseEscapedString(runStart: Int) throws(JSONError) -> String {
+    /// The slow path: a string with escapes, assembled in `scratch`. `offset` is at the first `\`;
+    /// `highBits` are the bits of the bytes before it (so their UTF-8 is still checked).
+    private mutating func parseEscapedString(runStart: Int, highBits: UInt8) throws(JSONError) -> String {
         self.scratch.removeAll(keepingCapacity: true)
         var runStart = runStart
-        var highBits: UInt8 = 0
+        var highBits = highBits
         while self.offset < self.count {
             let b = self.byte(at: self.offset)
             if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
