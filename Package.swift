@@ -47,6 +47,8 @@ let package = Package(
             dependencies: [
                 "EngineIO",
                 "SocketIO",
+                "RedisClient",
+                "SocketIORedis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -30,6 +30,8 @@ public final class Hub: Sendable {
     public let stats: HubStats
     /// The Prometheus metrics served at `GET /metrics` (a registry of the hub's own).
     public let metrics: HubMetrics
+    /// The link to the other nodes through Redis, when `redisURL` is configured.
+    public let cluster: HubCluster?
     /// The admin token generated in dev mode (no JWT secret and no static tokens configured).
     public let devModeToken: String?
     let logger: Logger
@@ -53,12 +55,18 @@ public final class Hub: Sendable {
         self.devModeToken = devModeToken
         self.logger = logger
         self.authenticator = TokenAuthenticator(jwtSecret: configuration.jwtSecret, staticTokens: tokens)
-        self.io = SocketIOServer(configuration: Self.socketIOConfiguration(from: configuration), group: group, logger: logger)
+        let cluster = Self.makeCluster(configuration: configuration, group: group, logger: logger)
+        self.cluster = cluster
+        let socketIOConfiguration = Self.socketIOConfiguration(from: configuration)
+        self.io = SocketIOServer(configuration: socketIOConfiguration, group: group, logger: logger,
+                                 adapterFactory: cluster?.adapterFactory(recovery: socketIOConfiguration.connectionStateRecovery))
         self.history = EventHistory(capacityPerRoom: configuration.historySize)
         self.stats = HubStats()
         self.metrics = HubMetrics()
-        self.broadcaster = EventBroadcaster(io: self.io, eventLoop: group.any(), history: self.history, stats: self.stats)
+        self.broadcaster = EventBroadcaster(io: self.io, eventLoop: group.any(), history: self.history, stats: self.stats,
+                                            cluster: cluster)
         HubChannels(hub: self).install()
+        self.startCluster()
     }
 
     static func socketIOConfiguration(from configuration: HubConfiguration) -> SocketIOConfiguration {

@@ -23,6 +23,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "HS256 secret for JWTs (or HUB_JWT_SECRET).") var jwtSecret: String?
     @Option(help: "Events kept per room (default 1000).") var historySize: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String?
+    @Option(help: "Redis shared by the hub's nodes, redis://host:port/db (or HUB_REDIS_URL); none: one process.") var redisURL: String?
+    @Option(help: "Sticky-session cookie on the polling handshake: a name, true (io) or false (default).") var cookie: String?
     @Flag(help: "Serve the benchmark handlers; / accepts connections without a token (benchmarking only).") var bench = false
 
     func run() async throws {
@@ -38,6 +40,8 @@ struct ServeCommand: AsyncParsableCommand {
         overrides.historySize = self.historySize
         overrides.logLevel = self.logLevel
         overrides.bench = self.bench ? true : nil
+        overrides.redisURL = self.redisURL
+        overrides.cookie = self.cookie
         let configuration: HubConfiguration
         do {
             configuration = try HubConfiguration.load(
@@ -57,6 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let service = HTTPServerService(server: http, engines: [hub.io.engine], logger: logger)
         try await ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+        await hub.shutdown()
     }
 
     /// Dev mode: no JWT secret and no static tokens are configured, so the hub made an admin token.

@@ -93,13 +93,13 @@ public struct HubAPIEndpoint: HTTPEndpoint {
             response.headers.add(name: "Cache-Control", value: "no-store")
             return response
         case .status, .statusV1:
-            return Self.jsonResponse(.ok, await StatusReport.gather(from: self.hub).json)
+            return Self.jsonResponse(.ok, await self.statusBody())
         case .broadcast:
             return try await self.broadcast(request, principal: principal!)
         case .alerts:
             return try await self.alert(request, principal: principal!)
         case .history:
-            return try self.history(request, principal: principal!)
+            return try await self.history(request, principal: principal!)
         }
     }
 
@@ -179,11 +179,10 @@ public struct HubAPIEndpoint: HTTPEndpoint {
     }
 
     /// `GET /api/history`.
-    private func history(_ request: HTTPServerRequest, principal: Principal) throws(APIError) -> HTTPServerResponse {
+    private func history(_ request: HTTPServerRequest, principal: Principal) async throws(APIError) -> HTTPServerResponse {
         let query = try HistoryQuery(request.target.query, maxLimit: self.hub.history.capacityPerRoom)
         guard principal.mayJoin(room: query.room) else { throw .roomNotGranted() }
-        let latest = self.hub.history.latestOffset(namespace: query.namespace, room: query.room)
-        let events = self.hub.history.events(namespace: query.namespace, room: query.room, since: query.since, limit: query.limit)
+        let (latest, events) = try await self.historyEvents(query)
         return Self.jsonResponse(.ok, [
             "namespace": .string(query.namespace),
             "room": .string(query.room),

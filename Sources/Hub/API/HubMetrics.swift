@@ -21,6 +21,8 @@ import SocketIO
 /// | `hub_auth_failures_total` | counter | `reason` |
 /// | `hub_uptime_seconds` | gauge | — |
 /// | `hub_info` | gauge (always 1) | `version` |
+/// | `hub_redis_connected` | gauge (1 or 0; with `redisURL` only) | — |
+/// | `hub_redis_outages_total` | counter (with `redisURL` only) | — |
 public final class HubMetrics: Sendable {
     /// The Content-Type of the text exposition format.
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -122,6 +124,7 @@ public final class HubMetrics: Sendable {
             self.registry.makeGauge(descriptor: Self.sockets, labels: [("namespace", namespace.name)]).set(to: Double(count))
         }
         self.uptime.set(to: hub.stats.uptime)
+        self.refreshCluster(from: hub)
 
         // Counters only go up: add what HubStats counted since the last scrape. Under the lock, so
         // concurrent scrapes do not add the same events twice.

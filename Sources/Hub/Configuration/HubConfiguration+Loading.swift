@@ -79,6 +79,9 @@ extension HubConfiguration {
             case "connectionStateRecovery": try self.apply(connectionStateRecovery: value)
             case "streamAuthTimeout": self.streamAuthTimeout = try Self.int(value, key)
             case "logLevel": self.logLevel = try Self.string(value, key)
+            case "redisURL": self.redisURL = value.isNull ? nil : try Self.string(value, key)
+            case "clusterStatusInterval": self.clusterStatusInterval = try Self.int(value, key)
+            case "cookie": self.cookie = try Self.cookie(value, key)
             default: throw HubConfigurationError(key: key, problem: "unknown setting")
             }
         }
@@ -187,6 +190,9 @@ extension HubConfiguration {
         if let duration = try int("HUB_MAX_DISCONNECTION_DURATION") { self.maxDisconnectionDuration = duration }
         if let timeout = try int("HUB_STREAM_AUTH_TIMEOUT") { self.streamAuthTimeout = timeout }
         if let level = value("HUB_LOG_LEVEL") { self.logLevel = level }
+        if let url = value("HUB_REDIS_URL") { self.redisURL = url }
+        if let interval = try int("HUB_CLUSTER_STATUS_INTERVAL") { self.clusterStatusInterval = interval }
+        if let cookie = value("HUB_COOKIE") { self.cookie = Self.cookie(environment: cookie) }
     }
 
     // MARK: - Command line
@@ -204,6 +210,8 @@ extension HubConfiguration {
         if let historySize = overrides.historySize { self.historySize = historySize }
         if let logLevel = overrides.logLevel { self.logLevel = logLevel }
         if let bench = overrides.bench { self.bench = bench }
+        if let url = overrides.redisURL { self.redisURL = url }
+        if let cookie = overrides.cookie { self.cookie = Self.cookie(environment: cookie) }
     }
 
     // MARK: - Typed file values

@@ -23,6 +23,10 @@ extension HubConfiguration {
         public var logLevel: String?
         /// `--bench`.
         public var bench: Bool?
+        /// `--redis-url`.
+        public var redisURL: String?
+        /// `--cookie`: a cookie name, or `true` / `false`.
+        public var cookie: String?
 
         /// Creates overrides with nothing given.
         public init() {}

@@ -48,6 +48,20 @@ public struct HubConfiguration: Sendable {
     /// Benchmark mode (command line only). Default `false`.
     public var bench = false
 
+    // Scale-out (Docs/deployment.md).
+
+    /// The Redis server the hub's nodes share, `redis://[user[:password]@]host[:port][/db]`: with
+    /// it, broadcasts, /stream events, room history and the status span every node. `nil` (the
+    /// default) keeps the hub on one process with the in-memory adapter.
+    public var redisURL: String? = nil
+    /// Milliseconds between two reports of this node's counts to Redis (with `redisURL`); a report
+    /// expires after three intervals, so a stopped node leaves the cluster status. Default `5000`.
+    public var clusterStatusInterval = 5_000
+    /// The name of the sticky-session cookie set on the Engine.IO polling handshake (socket.io's
+    /// `cookie` option: value the session id, `Path=/`, `HttpOnly`, `SameSite=Lax`); `nil` (the
+    /// default, as in socket.io 3 and later) sets none.
+    public var cookie: String? = nil
+
     /// Creates a configuration with the defaults.
     public init() {}
 
@@ -93,6 +107,7 @@ public struct HubConfiguration: Sendable {
             ("connectTimeout", self.connectTimeout),
             ("connectionStateRecovery.maxDisconnectionDuration", self.maxDisconnectionDuration),
             ("streamAuthTimeout", self.streamAuthTimeout),
+            ("clusterStatusInterval", self.clusterStatusInterval),
         ]
         for (key, value) in durations where !(1...Self.maxDuration).contains(value) {
             throw fail(key, "must be between 1 and \(Self.maxDuration) milliseconds, got \(value)")
@@ -100,6 +115,7 @@ public struct HubConfiguration: Sendable {
         guard self.maxHttpBufferSize >= 1 else {
             throw fail("maxHttpBufferSize", "must be at least 1, got \(self.maxHttpBufferSize)")
         }
+        try self.validateCluster()
         guard self.historySize >= 1 else {
             throw fail("historySize", "must be at least 1, got \(self.historySize)")
         }

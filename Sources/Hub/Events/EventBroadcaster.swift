@@ -32,52 +32,102 @@ public final class EventBroadcaster: Sendable {
     private let stats: HubStats
     private let subscriptions = NIOLockedValueBox<[ObjectIdentifier: (filter: EventFilter, subscriber: any EventSubscriber)]>([:])
 
-    init(io: SocketIOServer, eventLoop: EventLoop, history: EventHistory, stats: HubStats) {
+    /// With Redis: the other nodes, for /stream subscribers there.
+    private let cluster: HubCluster?
+    /// The end of the last dispatch, when history is in Redis: each publish is dispatched after the
+    /// previous one, so events are delivered in publish order although storing takes a round trip.
+    private let dispatchTail = NIOLockedValueBox<EventLoopFuture<Void>?>(nil)
+
+    init(io: SocketIOServer, eventLoop: EventLoop, history: EventHistory, stats: HubStats, cluster: HubCluster? = nil) {
         self.io = io
         self.eventLoop = eventLoop
         self.history = history
         self.stats = stats
+        self.cluster = cluster
     }
 
     /// Publishes `data` as event `type` to each of `rooms` in `namespace` (to the whole namespace if
     /// `rooms` is empty). A socket in several of the rooms receives the event once. `exceptSocket`
     /// skips one socket (the sender of a typing indicator). Storing and dispatching happen before
     /// this returns, so events are delivered in the order they were published; the future reports
-    /// the deliveries.
+    /// the deliveries. With Redis (``HubCluster``), storing takes a round trip: the events are
+    /// dispatched when it is done, still in publish order, and also reach the /stream subscribers
+    /// of the other nodes.
     @discardableResult
     public func publish(type: String, data: JSONValue, namespace: String, rooms: [String], source: String,
                         exceptSocket: String? = nil) -> EventLoopFuture<PublishResult> {
         guard ChannelPolicy.namespaces.contains(namespace) else {
             return self.eventLoop.makeFailedFuture(PublishError.unknownNamespace(namespace))
         }
-        var events: [HubEvent] = []
-        var counts: [EventLoopFuture<Int>] = []
-        var streamDeliveries = 0
+        var planned: [(event: HubEvent, stored: Bool, selection: BroadcastOperator)] = []
         var reached: [String] = []
         let targets: [String?] = rooms.isEmpty ? [nil] : Self.unique(rooms).map { Optional($0) }
         for room in targets {
-            var event = HubEvent(type: type, namespace: namespace, room: room, data: data, source: source)
-            if room != nil, !EventCatalogue.ephemeral.contains(type) {
-                event = self.history.append(event)
-            }
+            let event = HubEvent(type: type, namespace: namespace, room: room, data: data, source: source)
             var selection = room.map { self.io.of(namespace).to($0) } ?? self.io.of(namespace).broadcast
             selection = selection.except(reached)
             if let exceptSocket {
                 selection = selection.except(exceptSocket)
             }
-            counts.append(selection.emitCounting(type, arguments: [data, event.meta]))
-            streamDeliveries += self.notifySubscribers(of: event)
             if let room {
                 reached.append(room)
             }
-            events.append(event)
+            planned.append((event, room != nil && !EventCatalogue.ephemeral.contains(type), selection))
+        }
+        guard let cluster = self.cluster else {
+            let events = planned.map { $0.stored ? self.history.append($0.event) : $0.event }
+            return self.dispatch(events, selections: planned.map(\.selection))
+        }
+        return self.publishShared(planned, history: cluster.history)
+    }
+
+    /// Stores the events in the Redis history (the adds are pipelined in publish order), then
+    /// dispatches them after the previous publish's dispatch. An event Redis could not store (an
+    /// outage) is still delivered, without an offset.
+    private func publishShared(_ planned: [(event: HubEvent, stored: Bool, selection: BroadcastOperator)],
+                               history: RedisEventHistory) -> EventLoopFuture<PublishResult> {
+        let eventLoop = self.eventLoop
+        let stored: [EventLoopFuture<HubEvent>] = planned.map { item in
+            guard item.stored else { return eventLoop.makeSucceededFuture(item.event) }
+            return history.append(item.event).recover { _ in item.event }
+        }
+        let selections = planned.map(\.selection)
+        return self.dispatchTail.withLockedValue { tail in
+            let previous = tail ?? eventLoop.makeSucceededVoidFuture()
+            let result = previous.flatMap {
+                EventLoopFuture.whenAllSucceed(stored, on: eventLoop)
+            }.flatMap { events in
+                self.dispatch(events, selections: selections)
+            }
+            tail = result.map { _ in }.recover { _ in }
+            return result
+        }
+    }
+
+    /// Emits each event to its selection, hands it to /stream subscribers here and, with Redis, to
+    /// the other nodes'.
+    private func dispatch(_ events: [HubEvent], selections: [BroadcastOperator]) -> EventLoopFuture<PublishResult> {
+        var counts: [EventLoopFuture<Int>] = []
+        var streamDeliveries = 0
+        for (event, selection) in zip(events, selections) {
+            counts.append(selection.emitCounting(event.type, arguments: [event.data, event.meta]))
+            streamDeliveries += self.notifySubscribers(of: event)
+            self.cluster?.relay(event)
         }
         let stats = self.stats
+        let streamCount = streamDeliveries
         return EventLoopFuture.whenAllSucceed(counts, on: self.eventLoop).map { socketCounts in
-            let delivered = socketCounts.reduce(streamDeliveries, +)
+            let delivered = socketCounts.reduce(streamCount, +)
             stats.record(received: events.count, sent: delivered)
             return PublishResult(events: events, delivered: delivered)
         }
+    }
+
+    /// An event another node routed: handed to this node's matching /stream subscribers (its
+    /// Socket.IO clients got it through the adapter).
+    func deliverRemote(_ event: HubEvent) {
+        let delivered = self.notifySubscribers(of: event)
+        self.stats.record(received: 0, sent: delivered)
     }
 
     /// ``publish(type:data:namespace:rooms:source:exceptSocket:)``, awaiting the delivery count.

@@ -200,10 +200,29 @@ final class StreamHandler: ChannelInboundHandler {
         let subscriber = Subscriber(id: id, handler: NIOLoopBound(self, eventLoop: context.eventLoop))
         self.subscribers[id] = subscriber
         self.hub.broadcaster.subscribe(subscriber, filter: filter)
+        if let cluster = self.hub.cluster {
+            self.startSharedSubscription(id: id, filter: filter, room: room, since: since, history: cluster.history,
+                                         handler: NIOLoopBound(self, eventLoop: context.eventLoop))
+            return
+        }
         let history = self.hub.history
         let latestOffset = history.latestOffset(namespace: filter.namespace, room: room)
         let events = since.map { history.events(namespace: filter.namespace, room: room, since: $0) } ?? []
         self.run(self.state.subscriptionStarted(id: id, latestOffset: latestOffset, history: events))
+    }
+
+    /// ``startSubscription(id:filter:since:)`` with the history in Redis: the latest offset and the
+    /// replay are read (one round trip, pipelined) after the subscriber is registered; live events
+    /// wait meanwhile. If Redis cannot answer, the subscription starts without a replay.
+    private func startSharedSubscription(id: StreamSessionState.SubscriptionID, filter: EventFilter, room: String, since: UInt64?,
+                                         history: RedisEventHistory, handler: NIOLoopBound<StreamHandler>) {
+        let latest = history.latestOffset(namespace: filter.namespace, room: room)
+        let events = since.map { history.events(namespace: filter.namespace, room: room, since: $0) }
+            ?? handler.eventLoop.makeSucceededFuture([])
+        latest.and(events).hop(to: handler.eventLoop).whenComplete { result in
+            let (latestOffset, replay) = (try? result.get()) ?? (0, [])
+            handler.value.run(handler.value.state.subscriptionStarted(id: id, latestOffset: latestOffset, history: replay))
+        }
     }
 
     /// Sends a close frame (code and reason) after what is already queued, then closes the
