@@ -77,6 +77,8 @@ public final class Hub: Sendable {
         engine.maxHttpBufferSize = configuration.maxHttpBufferSize
         engine.transports = Set(configuration.transports.compactMap(EngineTransportKind.init(rawValue:)))
         engine.allowUpgrades = configuration.allowUpgrades
+        engine.maxConnections = configuration.maxConnections
+        engine.maxConnectionsPerIP = configuration.maxConnectionsPerIP
         if !configuration.corsOrigins.isEmpty {
             engine.cors = CORSConfiguration(allowedOrigins: configuration.corsOrigins, allowCredentials: configuration.corsCredentials)
         }

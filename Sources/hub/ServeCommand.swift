@@ -23,6 +23,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "HS256 secret for JWTs (or HUB_JWT_SECRET).") var jwtSecret: String?
     @Option(help: "Events kept per room (default 1000).") var historySize: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String?
+    @Option(help: "maxConnections: Engine.IO sessions open at once, 0 for no limit (default 100000).") var maxConnections: Int?
+    @Option(name: .customLong("max-connections-per-ip"), help: "maxConnectionsPerIP: sessions per client address, 0 for no limit (default 0).") var maxConnectionsPerIP: Int?
+    @Option(help: "shutdownTimeout in milliseconds: how long SIGTERM may drain clients (default 10000).") var shutdownTimeout: Int?
     @Option(help: "Redis shared by the hub's nodes, redis://host:port/db (or HUB_REDIS_URL); none: one process.") var redisURL: String?
     @Option(help: "Sticky-session cookie on the polling handshake: a name, true (io) or false (default).") var cookie: String?
     @Flag(help: "Serve the benchmark handlers; / accepts connections without a token (benchmarking only).") var bench = false
@@ -42,6 +45,9 @@ struct ServeCommand: AsyncParsableCommand {
         overrides.bench = self.bench ? true : nil
         overrides.redisURL = self.redisURL
         overrides.cookie = self.cookie
+        overrides.maxConnections = self.maxConnections
+        overrides.maxConnectionsPerIP = self.maxConnectionsPerIP
+        overrides.shutdownTimeout = self.shutdownTimeout
         let configuration: HubConfiguration
         do {
             configuration = try HubConfiguration.load(
@@ -54,12 +60,13 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
         let group = MultiThreadedEventLoopGroup.singleton
         let hub = try Hub(configuration: configuration, group: group, logger: logger)
-        let http = HTTPServer(configuration: .init(host: hub.configuration.host, port: hub.configuration.port),
-                              endpoints: hub.endpoints, group: group, logger: logger)
+        let http = HTTPServer(configuration: hub.configuration.httpServerConfiguration,
+                              endpoints: hub.endpoints, group: group, logger: logger, refusals: hub.io.engine.refusals)
         if let token = hub.devModeToken {
             Self.printDevModeBanner(token: token, port: hub.configuration.port)
         }
-        let service = HTTPServerService(server: http, engines: [hub.io.engine], logger: logger)
+        let service = HTTPServerService(server: http, engines: [hub.io.engine], logger: logger,
+                                        shutdownTimeout: .milliseconds(Int64(hub.configuration.shutdownTimeout)))
         try await ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
         await hub.shutdown()
     }

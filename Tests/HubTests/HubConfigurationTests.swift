@@ -212,6 +212,8 @@ struct HubConfigurationTests {
             "_comment", "host", "port", "path", "cors", "pingInterval", "pingTimeout", "upgradeTimeout",
             "maxHttpBufferSize", "connectTimeout", "transports", "allowUpgrades", "jwtSecret", "tokens",
             "historySize", "connectionStateRecovery", "streamAuthTimeout", "logLevel",
+            "maxConnections", "maxConnectionsPerIP", "maxHeaderSize", "requestHeadTimeout", "keepAliveTimeout",
+            "shutdownTimeout",
         ])
         #expect(Set(try #require(sample["cors"]?.objectValue).keys) == ["_comment", "origin", "credentials"])
     }

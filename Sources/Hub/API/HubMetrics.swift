@@ -19,6 +19,7 @@ import SocketIO
 /// | `hub_events_sent_total` | counter | — |
 /// | `hub_http_requests_total` | counter | `route`, `status` |
 /// | `hub_auth_failures_total` | counter | `reason` |
+/// | `hub_connections_refused_total` | counter | `reason` (``ConnectionRefusal``) |
 /// | `hub_uptime_seconds` | gauge | — |
 /// | `hub_info` | gauge (always 1) | `version` |
 /// | `hub_redis_connected` | gauge (1 or 0; with `redisURL` only) | — |
@@ -36,6 +37,8 @@ public final class HubMetrics: Sendable {
     private let uptime: Gauge
     /// The ``HubStats`` values already added to the event counters.
     private let mirroredEvents = NIOLockedValueBox<(received: Int, sent: Int)>((0, 0))
+    /// The engine's refusal counts already added to `hub_connections_refused_total`.
+    private let mirroredRefusals = NIOLockedValueBox<[ConnectionRefusal: Int]>([:])
 
     private static var connectionsByTransport: MetricNameDescriptor {
         MetricNameDescriptor(
@@ -51,6 +54,11 @@ public final class HubMetrics: Sendable {
         MetricNameDescriptor(
         metricName: "hub_http_requests", unitName: "total",
         helpText: "HTTP API requests answered, by route and status code.")
+    }
+    private static var connectionsRefused: MetricNameDescriptor {
+        MetricNameDescriptor(
+        metricName: "hub_connections_refused", unitName: "total",
+        helpText: "Connections and handshakes refused by a limit or the shutdown drain, by reason.")
     }
     private static var authFailures: MetricNameDescriptor {
         MetricNameDescriptor(
@@ -80,6 +88,9 @@ public final class HubMetrics: Sendable {
         }
         for reason in Self.knownAuthFailureReasons {
             _ = registry.makeCounter(descriptor: Self.authFailures, labels: [("reason", reason)])
+        }
+        for refusal in ConnectionRefusal.allCases {
+            _ = registry.makeCounter(descriptor: Self.connectionsRefused, labels: [("reason", refusal.rawValue)])
         }
     }
 
@@ -125,6 +136,16 @@ public final class HubMetrics: Sendable {
         }
         self.uptime.set(to: hub.stats.uptime)
         self.refreshCluster(from: hub)
+
+        // The engine (and the HTTP server sharing its counter) counts refusals; add the new ones.
+        let refusals = hub.io.engine.refusals.snapshot
+        self.mirroredRefusals.withLockedValue { mirrored in
+            for (refusal, count) in refusals where count > mirrored[refusal, default: 0] {
+                self.registry.makeCounter(descriptor: Self.connectionsRefused, labels: [("reason", refusal.rawValue)])
+                    .increment(by: Int64(count - mirrored[refusal, default: 0]))
+                mirrored[refusal] = count
+            }
+        }
 
         // Counters only go up: add what HubStats counted since the last scrape. Under the lock, so
         // concurrent scrapes do not add the same events twice.

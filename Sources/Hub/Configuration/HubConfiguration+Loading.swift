@@ -79,6 +79,12 @@ extension HubConfiguration {
             case "connectionStateRecovery": try self.apply(connectionStateRecovery: value)
             case "streamAuthTimeout": self.streamAuthTimeout = try Self.int(value, key)
             case "logLevel": self.logLevel = try Self.string(value, key)
+            case "maxConnections": self.maxConnections = try Self.int(value, key)
+            case "maxConnectionsPerIP": self.maxConnectionsPerIP = try Self.int(value, key)
+            case "maxHeaderSize": self.maxHeaderSize = try Self.int(value, key)
+            case "requestHeadTimeout": self.requestHeadTimeout = try Self.int(value, key)
+            case "keepAliveTimeout": self.keepAliveTimeout = try Self.int(value, key)
+            case "shutdownTimeout": self.shutdownTimeout = try Self.int(value, key)
             case "redisURL": self.redisURL = value.isNull ? nil : try Self.string(value, key)
             case "clusterStatusInterval": self.clusterStatusInterval = try Self.int(value, key)
             case "cookie": self.cookie = try Self.cookie(value, key)
@@ -193,6 +199,12 @@ extension HubConfiguration {
         if let url = value("HUB_REDIS_URL") { self.redisURL = url }
         if let interval = try int("HUB_CLUSTER_STATUS_INTERVAL") { self.clusterStatusInterval = interval }
         if let cookie = value("HUB_COOKIE") { self.cookie = Self.cookie(environment: cookie) }
+        if let limit = try int("HUB_MAX_CONNECTIONS") { self.maxConnections = limit }
+        if let limit = try int("HUB_MAX_CONNECTIONS_PER_IP") { self.maxConnectionsPerIP = limit }
+        if let size = try int("HUB_MAX_HEADER_SIZE") { self.maxHeaderSize = size }
+        if let timeout = try int("HUB_REQUEST_HEAD_TIMEOUT") { self.requestHeadTimeout = timeout }
+        if let timeout = try int("HUB_KEEP_ALIVE_TIMEOUT") { self.keepAliveTimeout = timeout }
+        if let timeout = try int("HUB_SHUTDOWN_TIMEOUT") { self.shutdownTimeout = timeout }
     }
 
     // MARK: - Command line
@@ -212,6 +224,9 @@ extension HubConfiguration {
         if let bench = overrides.bench { self.bench = bench }
         if let url = overrides.redisURL { self.redisURL = url }
         if let cookie = overrides.cookie { self.cookie = Self.cookie(environment: cookie) }
+        if let limit = overrides.maxConnections { self.maxConnections = limit }
+        if let limit = overrides.maxConnectionsPerIP { self.maxConnectionsPerIP = limit }
+        if let timeout = overrides.shutdownTimeout { self.shutdownTimeout = timeout }
     }
 
     // MARK: - Typed file values

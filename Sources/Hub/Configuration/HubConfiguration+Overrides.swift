@@ -27,6 +27,12 @@ extension HubConfiguration {
         public var redisURL: String?
         /// `--cookie`: a cookie name, or `true` / `false`.
         public var cookie: String?
+        /// `--max-connections`.
+        public var maxConnections: Int?
+        /// `--max-connections-per-ip`.
+        public var maxConnectionsPerIP: Int?
+        /// `--shutdown-timeout`, in milliseconds.
+        public var shutdownTimeout: Int?
 
         /// Creates overrides with nothing given.
         public init() {}

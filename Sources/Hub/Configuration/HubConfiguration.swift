@@ -48,6 +48,27 @@ public struct HubConfiguration: Sendable {
     /// Benchmark mode (command line only). Default `false`.
     public var bench = false
 
+    // Limits (Docs/reliability.md).
+
+    /// The most Engine.IO sessions open at once (any transport); more are refused with 503.
+    /// `0` means no limit. Default `100000`.
+    public var maxConnections = 100_000
+    /// The most Engine.IO sessions open at once from one client IP address; `0` (the default)
+    /// means no limit (behind a reverse proxy every client has the proxy's address).
+    public var maxConnectionsPerIP = 0
+    /// The largest HTTP request head (request line and headers), in bytes; larger ones get 431.
+    /// Default `16384`.
+    public var maxHeaderSize = 16 * 1024
+    /// Milliseconds from a request's first byte to the end of its head; slower ones get 408 and
+    /// the connection is closed. Default `10000`.
+    public var requestHeadTimeout = 10_000
+    /// Milliseconds an HTTP connection may idle between requests before it is closed. Default
+    /// `30000` (above pingInterval, so a polling client's POST connection stays open).
+    public var keepAliveTimeout = 30_000
+    /// Milliseconds a graceful shutdown (SIGTERM/SIGINT) may take to drain clients before the
+    /// rest are cut off. Default `10000`.
+    public var shutdownTimeout = 10_000
+
     // Scale-out (Docs/deployment.md).
 
     /// The Redis server the hub's nodes share, `redis://[user[:password]@]host[:port][/db]`: with
@@ -72,6 +93,8 @@ public struct HubConfiguration: Sendable {
     static let maxDuration = 2_147_483_647
     /// The shortest JWT secret accepted, in UTF-8 bytes (RFC 7518 §3.2: at least the hash size).
     static let minJWTSecretBytes = 32
+    /// The smallest `maxHeaderSize` accepted, in bytes (a browser's ordinary request head fits).
+    static let minHeaderSize = 1024
     /// The shortest static token accepted, in characters.
     static let minStaticTokenLength = 16
 
@@ -107,6 +130,9 @@ public struct HubConfiguration: Sendable {
             ("connectTimeout", self.connectTimeout),
             ("connectionStateRecovery.maxDisconnectionDuration", self.maxDisconnectionDuration),
             ("streamAuthTimeout", self.streamAuthTimeout),
+            ("requestHeadTimeout", self.requestHeadTimeout),
+            ("keepAliveTimeout", self.keepAliveTimeout),
+            ("shutdownTimeout", self.shutdownTimeout),
             ("clusterStatusInterval", self.clusterStatusInterval),
         ]
         for (key, value) in durations where !(1...Self.maxDuration).contains(value) {
@@ -114,6 +140,15 @@ public struct HubConfiguration: Sendable {
         }
         guard self.maxHttpBufferSize >= 1 else {
             throw fail("maxHttpBufferSize", "must be at least 1, got \(self.maxHttpBufferSize)")
+        }
+        guard self.maxConnections >= 0 else {
+            throw fail("maxConnections", "must be 0 (no limit) or more, got \(self.maxConnections)")
+        }
+        guard self.maxConnectionsPerIP >= 0 else {
+            throw fail("maxConnectionsPerIP", "must be 0 (no limit) or more, got \(self.maxConnectionsPerIP)")
+        }
+        guard self.maxHeaderSize >= Self.minHeaderSize else {
+            throw fail("maxHeaderSize", "must be at least \(Self.minHeaderSize), got \(self.maxHeaderSize)")
         }
         try self.validateCluster()
         guard self.historySize >= 1 else {
