@@ -101,6 +101,15 @@ def hubd():
     )
 
 
+@pytest.fixture(scope="session")
+def hubsec():
+    """`hub serve` logging at trace level with a CORS allowlist (http://allowed.test): the security
+    review tests (test_security_review.py) read its log file."""
+    yield from _start_hub(
+        ["serve", "--jwt-secret", SECRET, "--log-level", "trace", "--cors-origin", "http://allowed.test"]
+    )
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """On failure, show what the hub printed (it is started with stdout+stderr to a log file)."""
     failed = terminalreporter.stats.get("failed") or terminalreporter.stats.get("error")
