@@ -21,6 +21,8 @@ public final class EngineServer: HTTPEndpoint, @unchecked Sendable {
     private let delegate: any EngineServerDelegate
     private let logger: Logger
     private let sessions = NIOLockedValueBox<[String: EngineSession]>([:])
+    /// Slow-consumer closes and volatile drops, counted on those (rare) paths only.
+    private let outboundCounts = NIOLockedValueBox<(bufferFullCloses: Int, volatileDrops: Int)>((0, 0))
     /// One WebSocket flush batch per event loop, made on the loop's first WebSocket.
     private let flushBatches = NIOLockedValueBox<[ObjectIdentifier: WebSocketFlushBatch]>([:])
     private let limiter: NIOLockedValueBox<ConnectionLimiter>
@@ -136,6 +138,26 @@ public final class EngineServer: HTTPEndpoint, @unchecked Sendable {
 
     private func register(_ session: EngineSession) {
         self.sessions.withLockedValue { $0[session.id] = session }
+    }
+
+    /// How many sessions were closed because their client read too slowly: more than
+    /// ``EngineConfiguration/maxBufferedBytes`` queued but not yet written (reason "transport buffer full").
+    public var bufferFullCloses: Int {
+        self.outboundCounts.withLockedValue { $0.bufferFullCloses }
+    }
+
+    /// How many volatile sends were dropped because the session's transport could not take them then
+    /// (a WebSocket over its high-water mark, a polling session without a parked GET).
+    public var volatileDrops: Int {
+        self.outboundCounts.withLockedValue { $0.volatileDrops }
+    }
+
+    func countBufferFullClose() {
+        self.outboundCounts.withLockedValue { $0.bufferFullCloses += 1 }
+    }
+
+    func countVolatileDrop() {
+        self.outboundCounts.withLockedValue { $0.volatileDrops += 1 }
     }
 
     /// The flush batch of `loop` (looked up once per WebSocket, not per write).
@@ -279,7 +301,8 @@ public final class EngineServer: HTTPEndpoint, @unchecked Sendable {
             isCandidate = false
         }
         do {
-            _ = channel.setOption(.writeBufferWaterMark, value: .init(low: 64 * 1024, high: 256 * 1024))
+            // Head-side of the frame encoder; sets the write-buffer water marks.
+            try transport.install(in: channel)
             try channel.pipeline.syncOperations.addHandler(
                 NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1024, maxAccumulatedFrameSize: maxSize))
             try channel.pipeline.syncOperations.addHandler(

@@ -21,7 +21,7 @@ public final class InMemoryAdapter: Adapter, @unchecked Sendable {
 
     /// A logged broadcast waiting for a loop.
     struct PendingBroadcast {
-        var packets: [EncodedPacket]
+        var packets: PreparedPackets
         var options: BroadcastOptions
         var offset: UInt64
         var delivered: EventLoopPromise<Int>?
@@ -85,14 +85,14 @@ public final class InMemoryAdapter: Adapter, @unchecked Sendable {
         shard.sockets.removeValue(forKey: socket.id)
     }
 
-    /// Encodes the packet once and hands it to `schedule`, which queues the per-loop work. With
+    /// Encodes the packet once (and frames it once for WebSockets) and hands it to `schedule`, which queues the per-loop work. With
     /// recovery, a non-volatile event without ack first gets its offset appended and logged, and all
     /// of that happens under one lock, so every loop receives broadcasts in offset order.
     private func encode(_ packet: SocketPacket, options: BroadcastOptions,
-                        _ schedule: ([EncodedPacket], _ offset: UInt64?) -> Void) {
+                        _ schedule: (PreparedPackets, _ offset: UInt64?) -> Void) {
         guard let recovery = self.recovery, packet.type == .event, packet.id == nil, !options.volatile,
               case .array(var arguments)? = packet.data else {
-            schedule(SocketPacketEncoder.encode(packet, allocator: self.allocator), nil)
+            schedule(PreparedPackets(SocketPacketEncoder.encode(packet, allocator: self.allocator), allocator: self.allocator), nil)
             return
         }
         recovery.withLockedValue { store in
@@ -102,7 +102,7 @@ public final class InMemoryAdapter: Adapter, @unchecked Sendable {
             logged.data = .array(arguments)
             let packets = SocketPacketEncoder.encode(logged, allocator: self.allocator)
             store.record(offset: offset, options: options, packets: packets, now: .now())
-            schedule(packets, UInt64(offset))
+            schedule(PreparedPackets(packets, allocator: self.allocator), UInt64(offset))
         }
     }
 

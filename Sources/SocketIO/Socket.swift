@@ -207,6 +207,16 @@ public final class Socket: @unchecked Sendable {
         }
     }
 
+    /// Hands a broadcast's packets, encoded and framed once for every target, to the session (on
+    /// ``eventLoop``).
+    func deliver(_ packets: PreparedPackets, volatile: Bool) {
+        if volatile {
+            self.connection.session.sendVolatile(packets)
+        } else {
+            self.connection.session.send(packets)
+        }
+    }
+
     /// Hands encoded packets to the session (on ``eventLoop``).
     func deliver(_ packets: [EncodedPacket], volatile: Bool) {
         if volatile {

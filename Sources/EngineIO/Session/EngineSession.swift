@@ -62,6 +62,8 @@ public final class EngineSession: @unchecked Sendable {
     private var polling: PollingTransport?
     private var webSocket: WebSocketTransport?
     private var candidate: WebSocketTransport?
+    /// Whether ``webSocket`` lives on this session's loop (writes go inline, not through a hop).
+    private var webSocketIsLocal = false
     private var buffer: [EncodedPacket] = []
     private var bufferedBytes = 0
     private var flushScheduled = false
@@ -107,15 +109,98 @@ public final class EngineSession: @unchecked Sendable {
     public func send(_ packets: some Collection<EncodedPacket>) {
         self.eventLoop.preconditionInEventLoop()
         guard !self.state.isClosed else { return }
-        if let ws = self.webSocket, self.state.activeTransport == .websocket {
-            let bytes = packets.reduce(0) { $0 + $1.bytes.readableBytes }
-            if ws.recordOverflow(adding: bytes) {
-                self.close(reason: .bufferFull)
-                return
-            }
-            ws.send(packets)
+        if let ws = self.webSocket {
+            self.write(WebSocketFrameBytes.frames(of: packets, allocator: ws.channel.allocator), to: ws, volatile: false)
             return
         }
+        self.buffer(packets)
+    }
+
+    /// Sends one packet. Must be called on ``eventLoop``.
+    public func send(_ packet: EncodedPacket) {
+        self.send(CollectionOfOne(packet))
+    }
+
+    /// Sends packets encoded once for many sessions (a broadcast): a WebSocket gets the shared frame
+    /// bytes as they are, a polling session the packets in its buffer. Must be called on
+    /// ``eventLoop`` (checked in debug builds only: this is the per-target path of a broadcast).
+    public func send(_ prepared: PreparedPackets) {
+        self.eventLoop.assertInEventLoop()
+        guard !self.state.isClosed else { return }
+        if let ws = self.webSocket {
+            self.write(prepared.webSocketFrames, to: ws, volatile: false)
+            return
+        }
+        self.buffer(prepared.packets)
+    }
+
+    /// Sends packets only if the transport can take them now; otherwise drops them (socket.io's
+    /// `volatile`): a WebSocket over its high-water mark, a polling session without a parked GET.
+    /// Returns whether they were sent (or, for a WebSocket on another event loop, handed to it). Must be called on ``eventLoop``.
+    @discardableResult
+    public func sendVolatile(_ packets: some Collection<EncodedPacket>) -> Bool {
+        self.eventLoop.preconditionInEventLoop()
+        guard !self.state.isClosed else { return false }
+        if let ws = self.webSocket {
+            return self.write(WebSocketFrameBytes.frames(of: packets, allocator: ws.channel.allocator), to: ws, volatile: true)
+        }
+        guard self.state.canWriteNow else {
+            if !packets.isEmpty { self.server.countVolatileDrop() }
+            return false
+        }
+        self.buffer(packets)
+        return true
+    }
+
+    /// ``sendVolatile(_:)-(Collection<EncodedPacket>)`` for packets encoded once for many sessions.
+    @discardableResult
+    public func sendVolatile(_ prepared: PreparedPackets) -> Bool {
+        self.eventLoop.assertInEventLoop()
+        guard !self.state.isClosed else { return false }
+        if let ws = self.webSocket {
+            return self.write(prepared.webSocketFrames, to: ws, volatile: true)
+        }
+        guard self.state.canWriteNow else {
+            self.server.countVolatileDrop()
+            return false
+        }
+        self.buffer(prepared.packets)
+        return true
+    }
+
+    /// Writes frame bytes to the active WebSocket: inline when it lives on this loop, else one hop.
+    /// A slow consumer is closed with "transport buffer full"; a dropped volatile write is counted.
+    @discardableResult
+    private func write(_ frames: ByteBuffer, to ws: WebSocketTransport, volatile: Bool) -> Bool {
+        if self.webSocketIsLocal {
+            switch ws.write(frames, volatile: volatile) {
+            case .written:
+                return true
+            case .dropped:
+                self.server.countVolatileDrop()
+                return false
+            case .overflow:
+                self.close(reason: .bufferFull)
+                return false
+            case .closed:
+                return false
+            }
+        }
+        ws.eventLoop.execute {
+            switch ws.write(frames, volatile: volatile) {
+            case .written, .closed:
+                break
+            case .dropped:
+                self.server.countVolatileDrop()
+            case .overflow:
+                self.eventLoop.execute { self.close(reason: .bufferFull) }
+            }
+        }
+        return true
+    }
+
+    /// Queues packets for the polling transport (or until an upgrade completes).
+    private func buffer(_ packets: some Collection<EncodedPacket>) {
         for packet in packets {
             self.bufferedBytes += packet.bytes.readableBytes
             self.buffer.append(packet)
@@ -125,24 +210,6 @@ public final class EngineSession: @unchecked Sendable {
             return
         }
         self.scheduleFlush()
-    }
-
-    /// Sends one packet. Must be called on ``eventLoop``.
-    public func send(_ packet: EncodedPacket) {
-        self.send(CollectionOfOne(packet))
-    }
-
-    /// Sends packets only if the transport can take them now; otherwise drops them (socket.io's
-    /// `volatile`). Returns whether they were sent. Must be called on ``eventLoop``.
-    @discardableResult
-    public func sendVolatile(_ packets: some Collection<EncodedPacket>) -> Bool {
-        self.eventLoop.preconditionInEventLoop()
-        guard self.state.canWriteNow else { return false }
-        if let ws = self.webSocket, self.state.activeTransport == .websocket {
-            guard ws.isWritable else { return false }
-        }
-        self.send(packets)
-        return true
     }
 
     /// Closes the session from the server side.
@@ -178,6 +245,9 @@ public final class EngineSession: @unchecked Sendable {
     public func close(reason: EngineCloseReason) {
         self.eventLoop.preconditionInEventLoop()
         guard let released = self.state.close() else { return }
+        if reason == .bufferFull {
+            self.server.countBufferFullClose()
+        }
         self.heartbeatTimer?.cancel()
         self.heartbeatTimer = nil
         self.upgradeTimer?.cancel()
@@ -324,6 +394,7 @@ public final class EngineSession: @unchecked Sendable {
     /// Attaches the WebSocket of a session opened with `transport=websocket`.
     func attachInitialWebSocket(_ ws: WebSocketTransport) {
         self.webSocket = ws
+        self.webSocketIsLocal = ws.eventLoop === self.eventLoop
     }
 
     /// A WebSocket with this session's sid wants to take it over: it becomes the upgrade candidate
@@ -374,6 +445,7 @@ public final class EngineSession: @unchecked Sendable {
                     self.polling?.send([EngineCodec.encode(.noop, allocator: ByteBufferAllocator())])
                 }
                 self.webSocket = ws
+                self.webSocketIsLocal = ws.eventLoop === self.eventLoop
                 self.candidate = nil
                 if !self.buffer.isEmpty {
                     self.flushBuffer()
