@@ -84,6 +84,56 @@ final class HubBenchSmokeTests: XCTestCase {
         }
     }
 
+    /// `soak` for a few seconds: every phase ran, nothing lost or unanswered, the curve has samples,
+    /// and once the clients are gone no session or socket outlives them (the hub's /metrics).
+    func testSoak() throws {
+        try withServer { url, pid in
+            let r = try hubBench(["soak", "--url", url, "--server-pid", "\(pid)", "--minutes", "0.08", "--interval", "1",
+                                  "--warmup", "1", "--phase", "1", "--clients", "8", "--fanout-rate", "100",
+                                  "--echo-rate", "10", "--settle", "1", "--json"], name: "soak")
+            let totals = try XCTUnwrap(r["totals"] as? [String: Any])
+            XCTAssertGreaterThanOrEqual(totals["rounds"] as? Int ?? 0, 1)
+            XCTAssertEqual(totals["failed_phases"] as? Int, 0, "\(totals["first_failure"] ?? "")")
+            XCTAssertGreaterThanOrEqual(totals["connects"] as? Int ?? 0, 8 * 3)
+            XCTAssertEqual(totals["connect_failures"] as? Int, 0)
+            XCTAssertGreaterThan(totals["acks"] as? Int ?? 0, 0)
+            XCTAssertEqual(totals["unanswered"] as? Int, 0)
+            let published = totals["published"] as? Int ?? 0
+            XCTAssertGreaterThan(published, 0)
+            XCTAssertEqual(totals["lost"] as? Int, 0)
+            XCTAssertEqual(totals["deliveries"] as? Int, totals["expected_deliveries"] as? Int)
+            XCTAssertEqual(totals["errors"] as? Int, 0)
+            let samples = try XCTUnwrap(r["samples"] as? [[String: Any]])
+            XCTAssertGreaterThanOrEqual(samples.count, 3)
+            for sample in samples {
+                XCTAssertGreaterThan(sample["rss_kb"] as? Int ?? 0, 0)
+                XCTAssertGreaterThan(sample["open_files"] as? Int ?? 0, 0)
+                XCTAssertNotNil(sample["sessions"] as? Int, "the hub's /metrics gives hub_connections")
+            }
+            XCTAssertNotNil(r["rss_drift_pct"] as? Double)
+            let after = try XCTUnwrap(r["after"] as? [String: Any])
+            XCTAssertEqual(after["sessions"] as? Int, 0, "a session outlived its client")
+            XCTAssertEqual(after["sockets"] as? Int, 0, "a socket outlived its client")
+        }
+    }
+
+    /// `compare --peers hub`: starts the hub beside hub-bench itself, runs, stops it, one JSON object.
+    func testCompareHubOnly() throws {
+        let hub = try executable("hub")
+        let r = try hubBench(["compare", "--peers", "hub", "--hub-bin", hub.path, "--scenario", "echo",
+                              "--clients", "6", "--rate", "20", "--duration", "1", "--json"], name: "compare")
+        XCTAssertEqual(r["scenario"] as? String, "echo")
+        let runs = try XCTUnwrap(r["runs"] as? [[String: Any]])
+        XCTAssertEqual(runs.count, 1)
+        XCTAssertEqual(runs.first?["server"] as? String, "hub")
+        XCTAssertNil(runs.first?["error"] as? String)
+        let result = try XCTUnwrap(runs.first?["result"] as? [String: Any])
+        let f = try figures(result)
+        XCTAssertEqual(f["connections"] as? Int, 6)
+        XCTAssertGreaterThan(f["acks"] as? Int ?? 0, 0)
+        XCTAssertEqual(f["unanswered"] as? Int, 0)
+    }
+
     // MARK: checks
 
     private func checkFanout(_ r: [String: Any], subscribers: Int, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -198,10 +248,17 @@ final class HubBenchSmokeTests: XCTestCase {
 
     /// `hub-bench run --json …`: the one JSON object it prints.
     private func bench(_ url: String, _ pid: Int32, _ scenario: String, _ args: [String]) throws -> [String: Any] {
+        let result = try hubBench(["run", "--url", url, "--scenario", scenario, "--server-pid", "\(pid)", "--json",
+                                   "--drain-timeout", "5"] + args, name: scenario)
+        XCTAssertEqual(result["scenario"] as? String, scenario)
+        return result
+    }
+
+    /// Runs hub-bench with `args` (which include --json) and returns the one JSON object it prints.
+    private func hubBench(_ args: [String], name: String) throws -> [String: Any] {
         let process = Process()
         process.executableURL = try executable("hub-bench")
-        process.arguments = ["run", "--url", url, "--scenario", scenario, "--server-pid", "\(pid)", "--json",
-                             "--drain-timeout", "5"] + args
+        process.arguments = args
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -210,20 +267,32 @@ final class HubBenchSmokeTests: XCTestCase {
         // A watchdog: a hung run fails the test instead of hanging `make test`.
         let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
         DispatchQueue.global().asyncAfter(deadline: .now() + 90, execute: watchdog)
+        // stderr on its own thread: a full pipe must not block the child while stdout is read.
+        let stderrBox = DataBox()
+        let errDone = DispatchSemaphore(value: 0)
+        let errHandle = err.fileHandleForReading
+        DispatchQueue.global().async {
+            stderrBox.data = errHandle.readDataToEndOfFile()
+            errDone.signal()
+        }
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        errDone.wait()
+        let stderr = stderrBox.data
         process.waitUntilExit()
         watchdog.cancel()
         let errText = String(decoding: stderr, as: UTF8.self)
         guard process.terminationStatus == 0 else {
             throw NSError(domain: "hub-bench", code: Int(process.terminationStatus),
-                          userInfo: [NSLocalizedDescriptionKey: "hub-bench \(scenario) exited \(process.terminationStatus): \(errText)"])
+                          userInfo: [NSLocalizedDescriptionKey: "hub-bench \(name) exited \(process.terminationStatus): \(errText)"])
         }
         let text = String(decoding: stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         XCTAssertFalse(text.contains("\n"), "--json must print exactly one JSON object: \(text)")
         let object = try JSONSerialization.jsonObject(with: Data(text.utf8))
-        let result = try XCTUnwrap(object as? [String: Any], "not a JSON object: \(text)")
-        XCTAssertEqual(result["scenario"] as? String, scenario)
-        return result
+        return try XCTUnwrap(object as? [String: Any], "not a JSON object: \(text)")
     }
+}
+
+/// stderr of a child, read on another thread (written once before the semaphore, read after it).
+private final class DataBox: @unchecked Sendable {
+    var data = Data()
 }
