@@ -402,6 +402,20 @@ def _(url):
     assert_closed_with(ws, 1002, "protocol error")
 
 
+@case("ws-unmasked", "an unmasked client frame (`3` in a text frame)", 'close 1002 "protocol error" (RFC 6455 §5.1)')
+def _(url):
+    ws = chat_socket(url)
+    ws.send(frame(TEXT, b"3", mask=False))
+    assert_closed_with(ws, 1002, "protocol error")
+
+
+@case("ws-rsv1", "text frame with RSV1 set (no extension negotiated)", 'close 1002 "protocol error"')
+def _(url):
+    ws = chat_socket(url)
+    ws.send(frame(TEXT, b"3", rsv=4))
+    assert_closed_with(ws, 1002, "protocol error")
+
+
 @case("ws-big-ping", "ping frame with 126 bytes (control frames ≤ 125)", 'close 1002 "protocol error"')
 def _(url):
     ws = chat_socket(url)
