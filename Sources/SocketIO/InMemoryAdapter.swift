@@ -122,7 +122,8 @@ public final class InMemoryAdapter: Adapter, @unchecked Sendable {
         var logged = false
         self.encode(packet, options: options) { packets, offset in
             guard let offset else {
-                self.onEveryShard { shard in
+                self.onEveryShard { shard, hopped in
+                    let packets = hopped ? packets.copy(allocator: self.allocator) : packets
                     Self.forEachTarget(in: shard, options: options) { socket in
                         socket.deliver(packets, volatile: options.volatile)
                     }
@@ -147,7 +148,9 @@ public final class InMemoryAdapter: Adapter, @unchecked Sendable {
         self.encode(packet, options: options) { packets, offset in
             guard let offset else {
                 futures = self.loops.map { loop in
-                    loop.submit {
+                    let hopped = !loop.inEventLoop
+                    return loop.submit {
+                        let packets = hopped ? packets.copy(allocator: self.allocator) : packets
                         var count = 0
                         Self.forEachTarget(in: self.shard(for: loop), options: options) { socket in
                             socket.deliver(packets, volatile: options.volatile)
@@ -234,13 +237,13 @@ public final class InMemoryAdapter: Adapter, @unchecked Sendable {
     }
 
     /// Runs `body` with each loop's shard on that loop: inline for the caller's loop, one hop for
-    /// each other.
-    private func onEveryShard(_ body: @escaping @Sendable (Shard) -> Void) {
+    /// each other (`hopped` tells which).
+    private func onEveryShard(_ body: @escaping @Sendable (Shard, _ hopped: Bool) -> Void) {
         for loop in self.loops {
             if loop.inEventLoop {
-                body(self.shard(for: loop))
+                body(self.shard(for: loop), false)
             } else {
-                loop.execute { body(self.shard(for: loop)) }
+                loop.execute { body(self.shard(for: loop), true) }
             }
         }
     }

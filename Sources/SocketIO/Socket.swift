@@ -43,6 +43,8 @@ public final class Socket: @unchecked Sendable {
     var replayedThrough: UInt64 = 0
 
     let connection: ClientConnection
+    /// The connection's Engine.IO session, kept here for the delivery path (one load, not two).
+    private let session: EngineSession
     private var handlers: [String: [EventHandler]] = [:]
     private var anyHandlers: [(String, [JSONValue]) -> Void] = []
     private var disconnectHandlers: [(String) -> Void] = []
@@ -59,6 +61,7 @@ public final class Socket: @unchecked Sendable {
         self.id = id
         self.namespace = namespace
         self.connection = connection
+        self.session = connection.session
         self.handshake = handshake
         self.eventLoop = connection.session.eventLoop
         self.privateID = privateID
@@ -211,9 +214,9 @@ public final class Socket: @unchecked Sendable {
     /// ``eventLoop``).
     func deliver(_ packets: PreparedPackets, volatile: Bool) {
         if volatile {
-            self.connection.session.sendVolatile(packets)
+            self.session.sendVolatile(packets)
         } else {
-            self.connection.session.send(packets)
+            self.session.send(packets)
         }
     }
 

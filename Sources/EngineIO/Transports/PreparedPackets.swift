@@ -15,4 +15,18 @@ public struct PreparedPackets: Sendable {
         self.packets = packets
         self.webSocketFrames = WebSocketFrameBytes.frames(of: packets, allocator: allocator)
     }
+
+    private init(packets: [EncodedPacket], webSocketFrames: ByteBuffer) {
+        self.packets = packets
+        self.webSocketFrames = webSocketFrames
+    }
+
+    /// The same packets with a frame buffer of their own. A broadcast hands each other event loop
+    /// such a copy, so the loops' writes do not contend on one buffer's reference count (every
+    /// write retains the buffer; two cores doing so on one counter slows both).
+    public func copy(allocator: ByteBufferAllocator) -> PreparedPackets {
+        var frames = allocator.buffer(capacity: self.webSocketFrames.readableBytes)
+        frames.writeImmutableBuffer(self.webSocketFrames)
+        return PreparedPackets(packets: self.packets, webSocketFrames: frames)
+    }
 }
