@@ -568,6 +568,33 @@ import Testing
         try await client.close()
     }
 
+    @Test func outboundCountersMirrorTheEngine() async throws {
+        let fixture = try await APITestFixture.start()
+        defer { fixture.stop() }
+        let before = try await fixture.request(.GET, "/metrics")
+        for line in [
+            "# TYPE hub_transport_buffer_full_total counter", "hub_transport_buffer_full_total 0",
+            "# TYPE hub_volatile_dropped_total counter", "hub_volatile_dropped_total 0",
+        ] {
+            #expect(before.text.split(separator: "\n").contains(Substring(line)), "missing line: \(line)")
+        }
+
+        // A polling client with no GET parked cannot take a volatile emit now: it is dropped.
+        let client = try await APITestPollingClient.open(fixture)
+        try await client.connect(namespace: "/monitoring", token: fixture.token(roles: [.monitor]))
+        let reached = try await fixture.hub.io.of("/monitoring").volatile
+            .emitCounting("health_update", arguments: [["ok": true]]).get()
+        #expect(reached == 1)
+        #expect(fixture.hub.io.engine.volatileDrops == 1)
+        let after = try await fixture.request(.GET, "/metrics")
+        #expect(Self.value(of: "hub_volatile_dropped_total", in: after.text) == 1)
+        #expect(Self.value(of: "hub_transport_buffer_full_total", in: after.text) == 0)
+        // A second scrape does not count the same drop again.
+        let again = try await fixture.request(.GET, "/metrics")
+        #expect(Self.value(of: "hub_volatile_dropped_total", in: again.text) == 1)
+        try await client.close()
+    }
+
     // MARK: - Secrets
 
     @Test func tokensNeverReachTheLog() async throws {

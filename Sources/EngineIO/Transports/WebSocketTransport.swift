@@ -14,9 +14,10 @@ import NIOWebSocket
 /// once per send.
 ///
 /// The outbound bound: the channel's high-water mark is `min(256 KiB, maxBufferedBytes)`. While
-/// the channel is under it, writes go out; above it, volatile packets are dropped, and a packet
-/// that would bring the bytes queued but not yet written past `maxBufferedBytes` is not written and
-/// the session is closed ("transport buffer full").
+/// the channel is under it, writes go out; above it, the writes of the tick are flushed first, and
+/// if the channel is still over it volatile packets are dropped, and a packet that would bring the
+/// bytes queued but not yet written past `maxBufferedBytes` is not written and the session is
+/// closed ("transport buffer full").
 final class WebSocketTransport: ChannelInboundHandler, EngineTransport, @unchecked Sendable {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = ByteBuffer
@@ -106,6 +107,11 @@ final class WebSocketTransport: ChannelInboundHandler, EngineTransport, @uncheck
     func write(_ frames: ByteBuffer, volatile: Bool, bounded: Bool = true) -> WriteOutcome {
         self.eventLoop.assertInEventLoop()
         guard let context = self.context else { return .closed }
+        if !self.writable, self.needsFlush {
+            // Over the high-water mark with writes of this tick not flushed yet: hand them to the
+            // socket first (a burst to a fast reader is not a slow consumer). Rare path.
+            context.flush()
+        }
         if !self.writable {
             if volatile { return .dropped }
             if bounded, self.queuedBytes(context) + frames.readableBytes > self.maxBufferedBytes {

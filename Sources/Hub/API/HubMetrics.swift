@@ -20,6 +20,8 @@ import SocketIO
 /// | `hub_http_requests_total` | counter | `route`, `status` |
 /// | `hub_auth_failures_total` | counter | `reason` |
 /// | `hub_connections_refused_total` | counter | `reason` (``ConnectionRefusal``) |
+/// | `hub_transport_buffer_full_total` | counter | — |
+/// | `hub_volatile_dropped_total` | counter | — |
 /// | `hub_uptime_seconds` | gauge | — |
 /// | `hub_info` | gauge (always 1) | `version` |
 /// | `hub_redis_connected` | gauge (1 or 0; with `redisURL` only) | — |
@@ -35,6 +37,10 @@ public final class HubMetrics: Sendable {
     private let eventsReceived: Counter
     private let eventsSent: Counter
     private let uptime: Gauge
+    private let bufferFullCloses: Counter
+    private let volatileDrops: Counter
+    /// The engine's slow-consumer and volatile-drop counts already added to their counters.
+    private let mirroredOutbound = NIOLockedValueBox<(bufferFull: Int, volatileDropped: Int)>((0, 0))
     /// The ``HubStats`` values already added to the event counters.
     private let mirroredEvents = NIOLockedValueBox<(received: Int, sent: Int)>((0, 0))
     /// The engine's refusal counts already added to `hub_connections_refused_total`.
@@ -79,6 +85,12 @@ public final class HubMetrics: Sendable {
             helpText: "Event deliveries made (one per receiving socket or stream subscriber)."))
         self.uptime = registry.makeGauge(descriptor: MetricNameDescriptor(
             metricName: "hub_uptime", unitName: "seconds", helpText: "Seconds since the hub started."))
+        self.bufferFullCloses = registry.makeCounter(descriptor: MetricNameDescriptor(
+            metricName: "hub_transport_buffer_full", unitName: "total",
+            helpText: "Connections closed because the client read too slowly (more than maxBufferedBytes waiting; reason \"transport buffer full\")."))
+        self.volatileDrops = registry.makeCounter(descriptor: MetricNameDescriptor(
+            metricName: "hub_volatile_dropped", unitName: "total",
+            helpText: "Volatile emits dropped because the client's transport could not take them then (one per client)."))
         registry.makeGauge(
             descriptor: MetricNameDescriptor(metricName: "hub_info", unitName: "", helpText: "The hub's version (value always 1)."),
             labels: [("version", Hub.version)]
@@ -144,6 +156,20 @@ public final class HubMetrics: Sendable {
                 self.registry.makeCounter(descriptor: Self.connectionsRefused, labels: [("reason", refusal.rawValue)])
                     .increment(by: Int64(count - mirrored[refusal, default: 0]))
                 mirrored[refusal] = count
+            }
+        }
+
+        // The engine counts slow-consumer closes and volatile drops; add the new ones.
+        self.mirroredOutbound.withLockedValue { mirrored in
+            let bufferFull = hub.io.engine.bufferFullCloses
+            let volatileDropped = hub.io.engine.volatileDrops
+            if bufferFull > mirrored.bufferFull {
+                self.bufferFullCloses.increment(by: Int64(bufferFull - mirrored.bufferFull))
+                mirrored.bufferFull = bufferFull
+            }
+            if volatileDropped > mirrored.volatileDropped {
+                self.volatileDrops.increment(by: Int64(volatileDropped - mirrored.volatileDropped))
+                mirrored.volatileDropped = volatileDropped
             }
         }
 
