@@ -29,9 +29,10 @@ package final class RedisServerProcess: @unchecked Sendable {
         try await self.launch()
     }
 
-    /// Stops the server with SIGTERM and waits for it to exit.
+    /// Stops the server and waits for it to exit. (SIGKILL: the child inherits the test runner's
+    /// blocked-signal mask, so SIGTERM would stay pending; nothing is persisted anyway.)
     package func stop() async {
-        await self.terminate(signal: SIGTERM)
+        await self.terminate(signal: SIGKILL)
     }
 
     /// Kills the server with SIGKILL (as a crash) and waits for it to exit.
