@@ -153,6 +153,21 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "SocketIORedisTests",
+            dependencies: [
+                "TestSupport",
+                "SocketIORedis",
+                "SocketIO",
+                "EngineIO",
+                "RedisClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
             name: "RedisClientTests",
             dependencies: [
                 "TestSupport",

@@ -65,9 +65,11 @@ final class RedisCommandHandler: ChannelDuplexHandler {
     private func failAll(_ error: RedisClientError, cause: (any Error)? = nil) {
         guard !self.closed else { return }
         self.closed = true
+        // The owner learns of the loss first, so a command re-sent from a failure callback below is
+        // refused by its state, not written to this dead channel.
+        self.onClose(cause ?? error)
         while let promise = self.waiting.popFirst() {
             promise.fail(error)
         }
-        self.onClose(cause ?? error)
     }
 }

@@ -34,4 +34,32 @@ public protocol Adapter: AnyObject, Sendable {
     func socketIDs(options: BroadcastOptions) -> EventLoopFuture<[String]>
     /// The number of sockets in each room (a socket's own room included).
     func roomSizes() -> EventLoopFuture<[String: Int]>
+    /// Makes the sockets the options select join `rooms` (socket.io's `addSockets`): on every node
+    /// of a cluster adapter. The default runs ``forEachSocket(options:_:)`` locally.
+    func addSockets(options: BroadcastOptions, rooms: Set<String>) -> EventLoopFuture<Void>
+    /// Makes the sockets the options select leave `rooms` (socket.io's `delSockets`).
+    func delSockets(options: BroadcastOptions, rooms: Set<String>) -> EventLoopFuture<Void>
+    /// Disconnects the sockets the options select; with `close`, their Engine.IO connections too.
+    func disconnectSockets(options: BroadcastOptions, close: Bool) -> EventLoopFuture<Void>
+}
+
+extension Adapter {
+    /// Local: the selected sockets of this process join `rooms`.
+    public func addSockets(options: BroadcastOptions, rooms: Set<String>) -> EventLoopFuture<Void> {
+        self.forEachSocket(options: options) { socket in
+            for room in rooms { socket.join(room) }
+        }
+    }
+
+    /// Local: the selected sockets of this process leave `rooms`.
+    public func delSockets(options: BroadcastOptions, rooms: Set<String>) -> EventLoopFuture<Void> {
+        self.forEachSocket(options: options) { socket in
+            for room in rooms { socket.leave(room) }
+        }
+    }
+
+    /// Local: disconnects the selected sockets of this process.
+    public func disconnectSockets(options: BroadcastOptions, close: Bool) -> EventLoopFuture<Void> {
+        self.forEachSocket(options: options) { $0.disconnect(close: close) }
+    }
 }

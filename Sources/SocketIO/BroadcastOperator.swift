@@ -52,6 +52,14 @@ public struct BroadcastOperator: Sendable {
         return copy
     }
 
+    /// Only the sockets of this process (a cluster adapter does not forward the broadcast or
+    /// request to other nodes), as socket.io's `io.local`.
+    public var local: Self {
+        var copy = self
+        copy.options.local = true
+        return copy
+    }
+
     /// Sends `event` with `arguments` to the selected sockets.
     public func emit(_ event: String, _ arguments: JSONValue...) {
         self.emit(event, arguments: arguments)
@@ -90,16 +98,16 @@ public struct BroadcastOperator: Sendable {
 
     /// Makes the selected sockets join `room`.
     public func socketsJoin(_ room: String) async throws {
-        try await self.namespace.adapter.forEachSocket(options: self.options) { $0.join(room) }.get()
+        try await self.namespace.adapter.addSockets(options: self.options, rooms: [room]).get()
     }
 
     /// Makes the selected sockets leave `room`.
     public func socketsLeave(_ room: String) async throws {
-        try await self.namespace.adapter.forEachSocket(options: self.options) { $0.leave(room) }.get()
+        try await self.namespace.adapter.delSockets(options: self.options, rooms: [room]).get()
     }
 
     /// Disconnects the selected sockets; with `close`, closes their Engine.IO connections too.
     public func disconnectSockets(close: Bool = false) async throws {
-        try await self.namespace.adapter.forEachSocket(options: self.options) { $0.disconnect(close: close) }.get()
+        try await self.namespace.adapter.disconnectSockets(options: self.options, close: close).get()
     }
 }

@@ -6,6 +6,8 @@ public struct BroadcastOptions: Sendable, Hashable {
     public var except: Set<String> = []
     /// Drop the packet for clients whose transport cannot take it now.
     public var volatile = false
+    /// Only this process's sockets: a cluster adapter keeps the broadcast (or request) local.
+    public var local = false
 
     /// Creates options.
     public init(rooms: Set<String> = [], except: Set<String> = [], volatile: Bool = false) {

@@ -33,6 +33,16 @@ public struct PersistedSession: Sendable {
     public var userInfo: [String: any Sendable]
     /// When it disconnected.
     public var disconnectedAt: NIODeadline
+
+    /// A session (adapters that keep sessions elsewhere rebuild them with this).
+    public init(socketID: String, privateID: String, rooms: Set<String>, userInfo: [String: any Sendable],
+                disconnectedAt: NIODeadline) {
+        self.socketID = socketID
+        self.privateID = privateID
+        self.rooms = rooms
+        self.userInfo = userInfo
+        self.disconnectedAt = disconnectedAt
+    }
 }
 
 /// A session handed back for a reconnecting client, with the broadcasts it missed in order.
@@ -44,6 +54,13 @@ public struct RestoredSession: Sendable {
     /// The newest offset at the time of the restore: broadcasts up to it were considered for the
     /// replay, so live deliveries of them still in flight must be skipped.
     public var replayedThrough: UInt64
+
+    /// A restored session (for adapters other than ``InMemoryAdapter``).
+    public init(session: PersistedSession, missedPackets: [[EncodedPacket]], replayedThrough: UInt64) {
+        self.session = session
+        self.missedPackets = missedPackets
+        self.replayedThrough = replayedThrough
+    }
 }
 
 /// The broadcast log and the disconnected sessions of one namespace, as a value type (no locking,

@@ -1,1 +1,441 @@
+import EngineIO
+import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
+import RedisClient
+import SocketIO
+
+/// The ``Adapter`` of one namespace in a cluster of Socket.IO servers sharing one Redis (made by a
+/// ``RedisAdapterNode``).
+///
+/// ## Design: one Redis stream for delivery and replay
+/// Every broadcast is appended once, unencoded (packet in socket.io's wire text + options + origin
+/// node), to one Redis stream with `XADD MAXLEN ~`; every node, the sender included, reads the
+/// stream with `XREAD BLOCK` and delivers to its own sockets: encoded once per event loop (each loop
+/// has its own in-memory shard), one hop per loop per batch of entries. socket.io's
+/// `@socket.io/redis-streams-adapter` made the same choice, for the same reasons:
+/// - the stream entry id is the connection-state-recovery offset: it is assigned by Redis, so it
+///   means the same on every node, and every node sees the broadcasts in the same order. A client
+///   whose node went away reconnects to any other node with its offset, and that node replays from
+///   its mirror of the stream. With pub/sub for delivery plus a stream for replay, offsets would be
+///   assigned before the stream orders them, and the two paths could disagree on order.
+/// - a node that lost its connection briefly resumes reading at the last id it saw: nothing is
+///   lost within the stream's length (pub/sub drops what is sent while a subscriber is away).
+/// - sessions (on disconnect) and socketsJoin/socketsLeave/disconnectSockets travel in the same
+///   stream, so they are ordered with the broadcasts around them.
+/// The cost: a broadcast reaches even local sockets after one Redis round trip (not queued before
+/// ``broadcast(_:options:)`` returns, as with ``InMemoryAdapter``).
+///
+/// Cluster requests that need answers (``socketIDs(options:)``) use pub/sub: a request channel all
+/// nodes subscribe to, a response channel per node uid; `PUBSUB NUMSUB` tells how many answers to
+/// wait for, ``RedisAdapterNode/Configuration/requestTimeout`` how long.
+///
+/// ## When Redis is away
+/// Broadcasts and socketsJoin/Leave/disconnectSockets are delivered to this node's sockets at once
+/// (without a recovery offset), counted in ``RedisAdapterMetrics/Snapshot/localOnlyDeliveries``;
+/// the outage is logged and counted; cross-node delivery resumes when Redis is back. A broadcast
+/// whose `XADD` failed mid-flight (connection lost after it was sent) may reach local sockets twice.
+///
+/// ## Recovery limits
+/// A session is persisted when its socket disconnects (transport close, ping timeout, server
+/// shutdown…). A node killed with SIGKILL persists nothing: its clients reconnect as new sockets.
+/// ``Socket/userInfo`` crosses nodes through ``RedisAdapterNode/Configuration/userInfoCodec``.
+/// Broadcasts sent while Redis was away have no offset and are not replayed.
+///
+/// ``broadcastCounting(_:options:)`` counts this node's sockets only; ``roomSizes()`` is this
+/// node's too.
+public final class RedisAdapter: Adapter, @unchecked Sendable {
+    /// Runs for a ``serverSideEmit(_:_:)`` from another node (on a Redis connection's loop).
+    public typealias ServerSideEmitHandler = @Sendable (_ event: String, _ arguments: [JSONValue]) -> Void
+
+    /// The namespace served.
+    public let namespace: String
+    let node: RedisAdapterNode
+    private let loops: [EventLoop]
+    private let states: [ObjectIdentifier: LoopState]
+    private let log: NIOLockedValueBox<ClusterRecoveryLog>?
+    private let ownSessions = NIOLockedValueBox<[String: PersistedSession]>([:])
+    private let tokens = NIOLockedValueBox<[String: EventLoopPromise<Int>]>([:])
+    private let serverSideHandlers = NIOLockedValueBox<[ServerSideEmitHandler]>([])
+    private let allocator = ByteBufferAllocator()
+
+    /// The sockets of one event loop: membership kept here (for selection, counting and ordered
+    /// socketsJoin), delivery through a one-loop ``InMemoryAdapter``. Touched on its loop only.
+    final class LoopState {
+        let delivery: InMemoryAdapter
+        var sockets: [String: Socket] = [:]
+        var rooms: [String: Set<String>] = [:]
+        /// The newest stream entry handled on this loop: a restore replays up to it, later ones
+        /// reach the restored socket live.
+        var deliveredThrough = StreamID.zero
+
+        init(loop: EventLoop) {
+            self.delivery = InMemoryAdapter(group: loop)
+        }
+
+        /// The ids of the sockets `options` select, once each.
+        func select(_ options: BroadcastOptions) -> [String] {
+            var excluded = Set<String>()
+            for room in options.except { excluded.formUnion(self.rooms[room] ?? []) }
+            if options.rooms.isEmpty {
+                return self.sockets.keys.filter { !excluded.contains($0) }
+            }
+            var seen = Set<String>()
+            for room in options.rooms {
+                for id in self.rooms[room] ?? [] where !excluded.contains(id) { seen.insert(id) }
+            }
+            return Array(seen)
+        }
+    }
+
+    init(node: RedisAdapterNode, namespace: String, group: EventLoopGroup, recovery: ConnectionStateRecovery?) {
+        self.node = node
+        self.namespace = namespace
+        self.loops = Array(group.makeIterator())
+        var states: [ObjectIdentifier: LoopState] = [:]
+        for loop in self.loops { states[ObjectIdentifier(loop)] = LoopState(loop: loop) }
+        self.states = states
+        let now = UInt64(max(Date().timeIntervalSince1970 * 1000, 0))
+        self.log = recovery.map { NIOLockedValueBox(ClusterRecoveryLog(configuration: $0, start: StreamID(milliseconds: now, sequence: 0))) }
+    }
+
+    private func state(_ loop: EventLoop) -> LoopState {
+        loop.preconditionInEventLoop()
+        return self.states[ObjectIdentifier(loop)]!
+    }
+
+    private var currentState: LoopState? {
+        self.loops.first(where: \.inEventLoop).map { self.states[ObjectIdentifier($0)]! }
+    }
+
+    /// The node started reading the stream after `start`.
+    func startReading(after start: StreamID) {
+        self.log?.withLockedValue { $0 = ClusterRecoveryLog(configuration: $0.configuration, start: start) }
+    }
+
+    // MARK: Membership
+
+    public func add(_ socket: Socket) {
+        let state = self.state(socket.eventLoop)
+        state.sockets[socket.id] = socket
+        state.rooms[socket.id, default: []].insert(socket.id)
+        state.delivery.add(socket)
+    }
+
+    public func join(_ socket: Socket, room: String) {
+        let state = self.state(socket.eventLoop)
+        state.rooms[room, default: []].insert(socket.id)
+        state.delivery.join(socket, room: room)
+    }
+
+    public func leave(_ socket: Socket, room: String) {
+        let state = self.state(socket.eventLoop)
+        state.rooms[room]?.remove(socket.id)
+        if state.rooms[room]?.isEmpty == true { state.rooms.removeValue(forKey: room) }
+        state.delivery.leave(socket, room: room)
+    }
+
+    public func remove(_ socket: Socket) {
+        let state = self.state(socket.eventLoop)
+        for room in socket.rooms.union([socket.id]) {
+            state.rooms[room]?.remove(socket.id)
+            if state.rooms[room]?.isEmpty == true { state.rooms.removeValue(forKey: room) }
+        }
+        state.sockets.removeValue(forKey: socket.id)
+        state.delivery.remove(socket)
+    }
+
+    // MARK: Broadcast
+
+    public func broadcast(_ packet: SocketPacket, options: BroadcastOptions) {
+        guard self.shouldPublish(options) else {
+            self.deliverLocally(packet, options: options)
+            return
+        }
+        self.node.publish(ClusterMessage(origin: self.node.uid, namespace: self.namespace, body: .broadcast(packet, options, token: nil)))
+            .whenFailure { _ in self.fallBack { self.deliverLocally(packet, options: options) } }
+    }
+
+    public func broadcastCounting(_ packet: SocketPacket, options: BroadcastOptions) -> EventLoopFuture<Int> {
+        guard self.shouldPublish(options) else {
+            return self.deliverLocallyCounting(packet, options: options)
+        }
+        let (token, counted) = self.register()
+        self.node.publish(ClusterMessage(origin: self.node.uid, namespace: self.namespace, body: .broadcast(packet, options, token: token)))
+            .whenFailure { _ in
+                guard let promise = self.tokens.withLockedValue({ $0.removeValue(forKey: token) }) else { return }
+                self.fallBack { promise.completeWith(self.deliverLocallyCounting(packet, options: options)) }
+            }
+        return counted
+    }
+
+    /// Whether to go through Redis (not for `local`, not while Redis is away).
+    private func shouldPublish(_ options: BroadcastOptions) -> Bool {
+        guard !options.local else { return false }
+        guard self.node.isConnected else {
+            self.node.metrics.update { $0.localOnlyDeliveries += 1 }
+            return false
+        }
+        return true
+    }
+
+    private func fallBack(_ body: () -> Void) {
+        self.node.metrics.update { $0.localOnlyDeliveries += 1 }
+        body()
+    }
+
+    private func register() -> (String, EventLoopFuture<Int>) {
+        let token = RedisAdapterNode.randomID()
+        let promise = self.loops[0].makePromise(of: Int.self)
+        self.tokens.withLockedValue { $0[token] = promise }
+        return (token, promise.futureResult)
+    }
+
+    private func deliverLocally(_ packet: SocketPacket, options: BroadcastOptions) {
+        for loop in self.loops {
+            self.states[ObjectIdentifier(loop)]!.delivery.broadcast(packet, options: options)
+        }
+    }
+
+    private func deliverLocallyCounting(_ packet: SocketPacket, options: BroadcastOptions) -> EventLoopFuture<Int> {
+        let counts = self.loops.map { self.states[ObjectIdentifier($0)]!.delivery.broadcastCounting(packet, options: options) }
+        return EventLoopFuture.whenAllSucceed(counts, on: self.loops[0]).map { $0.reduce(0, +) }
+    }
+
+    // MARK: Reading (called by the node, on the reader's loop)
+
+    /// What a batch asks of each loop, in stream order.
+    enum LoopWork {
+        case broadcast(SocketPacket, BroadcastOptions, token: String?)
+        case add(BroadcastOptions, Set<String>, token: String?)
+        case delete(BroadcastOptions, Set<String>, token: String?)
+        case disconnect(BroadcastOptions, close: Bool, token: String?)
+    }
+
+    func receive(_ batch: [(StreamID, ClusterMessage)]) {
+        guard let last = batch.last?.0 else { return }
+        var work: [LoopWork] = []
+        let mine = self.node.uid
+        let now = NIODeadline.now()
+        for (id, message) in batch {
+            let own = message.origin == mine
+            switch message.body {
+            case .broadcast(var packet, let options, let token):
+                if let log = self.log, packet.type == .event, packet.id == nil, !options.volatile, case .array(var arguments)? = packet.data {
+                    arguments.append(.string(id.description))
+                    packet.data = .array(arguments)
+                    let logged = packet
+                    log.withLockedValue { $0.record(id: id, options: options, packet: logged, now: now) }
+                }
+                work.append(.broadcast(packet, options, token: own ? token : nil))
+            case .sessionPersisted(let json):
+                guard let log = self.log else { break }
+                let original = own ? json["pid"]?.stringValue.flatMap { pid in self.ownSessions.withLockedValue { $0.removeValue(forKey: pid) } } : nil
+                if let session = original ?? self.decodeSession(json, now: now) {
+                    log.withLockedValue { $0.persist(session) }
+                }
+            case .sessionTaken(let privateID):
+                if !own { _ = self.log?.withLockedValue { $0.take(privateID: privateID) } }
+            case .addSockets(let options, let rooms, let token):
+                work.append(.add(options, rooms, token: own ? token : nil))
+            case .delSockets(let options, let rooms, let token):
+                work.append(.delete(options, rooms, token: own ? token : nil))
+            case .disconnectSockets(let options, let close, let token):
+                work.append(.disconnect(options, close: close, token: own ? token : nil))
+            case .serverSideEmit(let event, let arguments):
+                if !own {
+                    for handler in self.serverSideHandlers.withLockedValue({ $0 }) { handler(event, arguments) }
+                }
+            }
+        }
+        self.log?.withLockedValue { $0.advance(to: last) }
+        let work_ = work
+        let counts = self.loops.map { loop in
+            loop.submit { self.perform(work_, through: last, on: self.state(loop)) }
+        }
+        guard work.contains(where: { $0.token != nil }) else { return }
+        EventLoopFuture.whenAllSucceed(counts, on: self.loops[0]).whenSuccess { perLoop in
+            var total: [String: Int] = [:]
+            for counts in perLoop { total.merge(counts, uniquingKeysWith: +) }
+            for (token, count) in total {
+                self.tokens.withLockedValue { $0.removeValue(forKey: token) }?.succeed(count)
+            }
+        }
+    }
+
+    /// Runs a batch on one loop, in order; returns the local count per token.
+    private func perform(_ work: [LoopWork], through last: StreamID, on state: LoopState) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for item in work {
+            switch item {
+            case .broadcast(let packet, let options, let token):
+                if let token { counts[token] = state.select(options).count }
+                state.delivery.broadcast(packet, options: options)
+            case .add(let options, let rooms, let token):
+                let targets = state.select(options).compactMap { state.sockets[$0] }
+                for socket in targets { for room in rooms { socket.join(room) } }
+                if let token { counts[token] = targets.count }
+            case .delete(let options, let rooms, let token):
+                let targets = state.select(options).compactMap { state.sockets[$0] }
+                for socket in targets { for room in rooms { socket.leave(room) } }
+                if let token { counts[token] = targets.count }
+            case .disconnect(let options, let close, let token):
+                let targets = state.select(options).compactMap { state.sockets[$0] }
+                for socket in targets { socket.disconnect(close: close) }
+                if let token { counts[token] = targets.count }
+            }
+        }
+        state.deliveredThrough = max(state.deliveredThrough, last)
+        return counts
+    }
+
+    // MARK: Recovery
+
+    public func persistSession(_ session: PersistedSession) {
+        guard let log = self.log else { return }
+        log.withLockedValue { $0.persist(session) }
+        guard self.node.isConnected else { return }
+        self.ownSessions.withLockedValue { $0[session.privateID] = session }
+        let json = self.encodeSession(session)
+        _ = self.node.publish(ClusterMessage(origin: self.node.uid, namespace: self.namespace, body: .sessionPersisted(json)))
+    }
+
+    public func restoreSession(privateID: String, offset: String) -> RestoredSession? {
+        guard let log = self.log else { return nil }
+        let through = self.currentState?.deliveredThrough ?? log.withLockedValue { $0.lastID }
+        guard let (session, packets) = log.withLockedValue({ $0.restore(privateID: privateID, offset: offset, through: through, now: .now()) }) else {
+            return nil
+        }
+        return RestoredSession(session: session, missedPackets: packets.map { SocketPacketEncoder.encode($0, allocator: self.allocator) },
+                               replayedThrough: 0)
+    }
+
+    public func takeSession(privateID: String) -> Bool {
+        guard let log = self.log else { return false }
+        let taken = log.withLockedValue { $0.take(privateID: privateID) }
+        self.ownSessions.withLockedValue { _ = $0.removeValue(forKey: privateID) }
+        if taken, self.node.isConnected {
+            _ = self.node.publish(ClusterMessage(origin: self.node.uid, namespace: self.namespace, body: .sessionTaken(privateID: privateID)))
+        }
+        return taken
+    }
+
+    private func encodeSession(_ session: PersistedSession) -> JSONValue {
+        let age = NIODeadline.now() - session.disconnectedAt
+        let at = Date().timeIntervalSince1970 * 1000 - Double(age.nanoseconds) / 1_000_000
+        var object = JSONObject()
+        object["sid"] = .string(session.socketID)
+        object["pid"] = .string(session.privateID)
+        object["rooms"] = .array(session.rooms.sorted().map(JSONValue.string))
+        object["user"] = self.node.configuration.userInfoCodec.encode(session.userInfo)
+        object["at"] = .number(at.rounded())
+        return .object(object)
+    }
+
+    private func decodeSession(_ json: JSONValue, now: NIODeadline) -> PersistedSession? {
+        guard let sid = json["sid"]?.stringValue, let pid = json["pid"]?.stringValue, let rooms = json["rooms"]?.arrayValue,
+              let at = json["at"]?.doubleValue else { return nil }
+        let ageMilliseconds = max(Date().timeIntervalSince1970 * 1000 - at, 0)
+        return PersistedSession(socketID: sid, privateID: pid, rooms: Set(rooms.compactMap(\.stringValue)),
+                                userInfo: self.node.configuration.userInfoCodec.decode(json["user"] ?? .null),
+                                disconnectedAt: now - .milliseconds(Int64(ageMilliseconds)))
+    }
+
+    // MARK: Sockets
+
+    public func forEachSocket(options: BroadcastOptions, _ body: @escaping @Sendable (Socket) -> Void) -> EventLoopFuture<Void> {
+        let futures = self.loops.map { loop in
+            loop.submit {
+                let state = self.state(loop)
+                for socket in state.select(options).compactMap({ state.sockets[$0] }) { body(socket) }
+            }
+        }
+        return EventLoopFuture.andAllSucceed(futures, on: self.loops[0])
+    }
+
+    /// The ids of this node's sockets the options select.
+    func localSocketIDs(options: BroadcastOptions) -> EventLoopFuture<[String]> {
+        let futures = self.loops.map { loop in loop.submit { self.state(loop).select(options) } }
+        return EventLoopFuture.whenAllSucceed(futures, on: self.loops[0]).map { $0.flatMap { $0 } }
+    }
+
+    /// The ids of the selected sockets on every node (this one only with `local`, or while Redis is
+    /// away). Fails with ``RedisAdapterError/timeout(received:expected:)`` if a node does not answer
+    /// within ``RedisAdapterNode/Configuration/requestTimeout``.
+    public func socketIDs(options: BroadcastOptions) -> EventLoopFuture<[String]> {
+        let local = self.localSocketIDs(options: options)
+        guard !options.local, self.node.isConnected else { return local }
+        let remote = self.node.requestSocketIDs(namespace: self.namespace, options: options, timeout: self.node.configuration.requestTimeout)
+            .flatMapError { error -> EventLoopFuture<[String]> in
+                if error is RedisAdapterError { return self.loops[0].makeFailedFuture(error) }
+                return self.loops[0].makeSucceededFuture([])
+            }
+        return local.and(remote).map { $0 + $1 }
+    }
+
+    public func roomSizes() -> EventLoopFuture<[String: Int]> {
+        let futures = self.loops.map { loop in loop.submit { self.state(loop).rooms.mapValues(\.count) } }
+        return EventLoopFuture.whenAllSucceed(futures, on: self.loops[0]).map { parts in
+            parts.reduce(into: [:]) { total, part in total.merge(part, uniquingKeysWith: +) }
+        }
+    }
+
+    public func addSockets(options: BroadcastOptions, rooms: Set<String>) -> EventLoopFuture<Void> {
+        self.clusterOperation(options, .addSockets(options, rooms: rooms, token: nil)) { socket in
+            for room in rooms { socket.join(room) }
+        }
+    }
+
+    public func delSockets(options: BroadcastOptions, rooms: Set<String>) -> EventLoopFuture<Void> {
+        self.clusterOperation(options, .delSockets(options, rooms: rooms, token: nil)) { socket in
+            for room in rooms { socket.leave(room) }
+        }
+    }
+
+    public func disconnectSockets(options: BroadcastOptions, close: Bool) -> EventLoopFuture<Void> {
+        self.clusterOperation(options, .disconnectSockets(options, close: close, token: nil)) { $0.disconnect(close: close) }
+    }
+
+    /// Sends an operation through the stream (the future completes once this node applied it) or,
+    /// for `local` or while Redis is away, applies it here.
+    private func clusterOperation(_ options: BroadcastOptions, _ body: ClusterMessage.Body,
+                                  local: @escaping @Sendable (Socket) -> Void) -> EventLoopFuture<Void> {
+        guard self.shouldPublish(options) else { return self.forEachSocket(options: options, local) }
+        let (token, applied) = self.register()
+        let tokened: ClusterMessage.Body
+        switch body {
+        case .addSockets(let o, let r, _): tokened = .addSockets(o, rooms: r, token: token)
+        case .delSockets(let o, let r, _): tokened = .delSockets(o, rooms: r, token: token)
+        case .disconnectSockets(let o, let c, _): tokened = .disconnectSockets(o, close: c, token: token)
+        default: tokened = body
+        }
+        self.node.publish(ClusterMessage(origin: self.node.uid, namespace: self.namespace, body: tokened)).whenFailure { _ in
+            guard let promise = self.tokens.withLockedValue({ $0.removeValue(forKey: token) }) else { return }
+            self.fallBack { promise.completeWith(self.forEachSocket(options: options, local).map { 0 }) }
+        }
+        return applied.map { _ in }
+    }
+
+    // MARK: Server-side emit
+
+    /// Sends `event` to the other nodes' ``onServerSideEmit(_:)`` handlers (socket.io's
+    /// `serverSideEmit`, without acknowledgements). Fails if Redis is away.
+    @discardableResult
+    public func serverSideEmit(_ event: String, _ arguments: [JSONValue]) -> EventLoopFuture<Void> {
+        self.node.publish(ClusterMessage(origin: self.node.uid, namespace: self.namespace,
+                                         body: .serverSideEmit(event: event, arguments: arguments))).map { _ in }
+    }
+
+    /// Calls `handler` for each ``serverSideEmit(_:_:)`` of another node.
+    public func onServerSideEmit(_ handler: @escaping ServerSideEmitHandler) {
+        self.serverSideHandlers.withLockedValue { $0.append(handler) }
+    }
+}
+
+extension RedisAdapter.LoopWork {
+    var token: String? {
+        switch self {
+        case .broadcast(_, _, let token), .add(_, _, let token), .delete(_, _, let token), .disconnect(_, _, let token): token
+        }
+    }
+}

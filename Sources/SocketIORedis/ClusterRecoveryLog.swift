@@ -1,0 +1,107 @@
+import NIOCore
+import SocketIO
+
+/// Each node's mirror of the cluster stream for connection-state recovery, as a value type (no
+/// locking, no I/O): the logged broadcasts by stream id (the offset clients hold) and the sessions
+/// every node persisted. Like ``SessionRecoveryStore``, but the offsets come from Redis, so they are
+/// the same on every node.
+struct ClusterRecoveryLog: Sendable {
+    struct Logged: Sendable {
+        var id: StreamID
+        var options: BroadcastOptions
+        /// The packet with its offset already appended.
+        var packet: SocketPacket
+        var loggedAt: NIODeadline
+    }
+
+    let configuration: ConnectionStateRecovery
+    private var log: [Logged] = []
+    private var logStart = 0
+    private var sessions: [String: PersistedSession] = [:]
+    /// The newest id read from the stream.
+    private(set) var lastID: StreamID
+    /// The newest id dropped from the log, or the id reading started after: a client whose offset
+    /// is older may have missed something this node never saw, and is not recovered.
+    private(set) var droppedThrough: StreamID
+
+    /// An empty log that starts reading after `start`.
+    init(configuration: ConnectionStateRecovery, start: StreamID) {
+        self.configuration = configuration
+        self.lastID = start
+        self.droppedThrough = start
+    }
+
+    var loggedCount: Int { self.log.count - self.logStart }
+    var sessionCount: Int { self.sessions.count }
+
+    /// Notes that the stream reached `id` (any entry kind).
+    mutating func advance(to id: StreamID) {
+        if id > self.lastID { self.lastID = id }
+    }
+
+    /// Logs a broadcast read under `id`.
+    mutating func record(id: StreamID, options: BroadcastOptions, packet: SocketPacket, now: NIODeadline) {
+        self.advance(to: id)
+        self.log.append(Logged(id: id, options: options, packet: packet, loggedAt: now))
+        if self.loggedCount > self.configuration.maxPackets {
+            self.droppedThrough = self.log[self.logStart].id
+            self.logStart += 1
+        }
+        self.compact(now: now)
+    }
+
+    /// Keeps a disconnected session (from any node).
+    mutating func persist(_ session: PersistedSession) {
+        if self.sessions.count >= self.configuration.maxSessions, self.sessions[session.privateID] == nil,
+           let oldest = self.sessions.min(by: { $0.value.disconnectedAt < $1.value.disconnectedAt })?.key {
+            self.sessions.removeValue(forKey: oldest)
+        }
+        self.sessions[session.privateID] = session
+    }
+
+    /// The session `privateID` and the broadcasts it missed after `offset` up to `through` (the
+    /// newest entry already delivered to the reconnecting socket's event loop: later ones reach it
+    /// live), or `nil` if it cannot be recovered.
+    mutating func restore(privateID: String, offset: String, through: StreamID, now: NIODeadline) -> (PersistedSession, [SocketPacket])? {
+        self.compact(now: now)
+        guard let session = self.sessions[privateID] else { return nil }
+        guard now - session.disconnectedAt <= self.configuration.maxDisconnectionDuration else {
+            self.sessions.removeValue(forKey: privateID)
+            return nil
+        }
+        guard let value = StreamID(offset), value <= self.lastID, value >= self.droppedThrough else { return nil }
+        let packets = self.log[self.logStart...]
+            .drop(while: { $0.id <= value })
+            .prefix(while: { $0.id <= through })
+            .filter { Self.reaches($0.options, rooms: session.rooms) }
+            .map(\.packet)
+        return (session, packets)
+    }
+
+    /// Forgets a session; `false` if it was not kept.
+    mutating func take(privateID: String) -> Bool {
+        self.sessions.removeValue(forKey: privateID) != nil
+    }
+
+    /// Drops broadcasts (all but the newest) and sessions older than the disconnection limit.
+    mutating func compact(now: NIODeadline) {
+        let horizon = now - self.configuration.maxDisconnectionDuration
+        while self.logStart < self.log.count - 1, self.log[self.logStart].loggedAt < horizon {
+            self.droppedThrough = self.log[self.logStart].id
+            self.logStart += 1
+        }
+        if self.logStart > 1024, self.logStart * 2 > self.log.count {
+            self.log.removeFirst(self.logStart)
+            self.logStart = 0
+        }
+        if self.sessions.count > 256, self.sessions.count % 256 == 0 {
+            self.sessions = self.sessions.filter { $0.value.disconnectedAt >= horizon }
+        }
+    }
+
+    /// Whether a broadcast with `options` would have reached a socket in `rooms`.
+    static func reaches(_ options: BroadcastOptions, rooms: Set<String>) -> Bool {
+        let included = options.rooms.isEmpty || !options.rooms.isDisjoint(with: rooms)
+        return included && options.except.isDisjoint(with: rooms)
+    }
+}
