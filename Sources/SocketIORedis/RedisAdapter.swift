@@ -184,10 +184,19 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
         body()
     }
 
+    /// A token for a message whose read-back completes the returned future (with this node's
+    /// count). If this node has not read it back within ``RedisAdapterNode/Configuration/requestTimeout``
+    /// (its reader is reconnecting, say), the future fails with ``RedisAdapterError/timeout(received:expected:)``;
+    /// delivery may still happen later.
     private func register() -> (String, EventLoopFuture<Int>) {
         let token = RedisAdapterNode.randomID()
         let promise = self.loops[0].makePromise(of: Int.self)
         self.tokens.withLockedValue { $0[token] = promise }
+        self.loops[0].scheduleTask(in: self.node.configuration.requestTimeout) {
+            guard let promise = self.tokens.withLockedValue({ $0.removeValue(forKey: token) }) else { return }
+            self.node.metrics.update { $0.requestTimeouts += 1 }
+            promise.fail(RedisAdapterError.timeout(received: 0, expected: 1))
+        }
         return (token, promise.futureResult)
     }
 
