@@ -11,8 +11,8 @@ import SocketIO
 /// ## Design: one Redis stream for delivery and replay
 /// Every broadcast is appended once, unencoded (packet in socket.io's wire text + options + origin
 /// node), to one Redis stream with `XADD MAXLEN ~`; every node, the sender included, reads the
-/// stream with `XREAD BLOCK` and delivers to its own sockets: encoded once per event loop (each loop
-/// has its own in-memory shard), one hop per loop per batch of entries. socket.io's
+/// stream with `XREAD BLOCK` and delivers to its own sockets through an ``InMemoryAdapter``: encoded
+/// once per node, one hop per event loop. socket.io's
 /// `@socket.io/redis-streams-adapter` made the same choice, for the same reasons:
 /// - the stream entry id is the connection-state-recovery offset: it is assigned by Redis, so it
 ///   means the same on every node, and every node sees the broadcasts in the same order. A client
@@ -53,25 +53,22 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
     let node: RedisAdapterNode
     private let loops: [EventLoop]
     private let states: [ObjectIdentifier: LoopState]
+    /// This node's sockets, for delivery (encode once, hop once per loop).
+    private let delivery: InMemoryAdapter
     private let log: NIOLockedValueBox<ClusterRecoveryLog>?
     private let ownSessions = NIOLockedValueBox<[String: PersistedSession]>([:])
     private let tokens = NIOLockedValueBox<[String: EventLoopPromise<Int>]>([:])
     private let serverSideHandlers = NIOLockedValueBox<[ServerSideEmitHandler]>([])
     private let allocator = ByteBufferAllocator()
 
-    /// The sockets of one event loop: membership kept here (for selection, counting and ordered
-    /// socketsJoin), delivery through a one-loop ``InMemoryAdapter``. Touched on its loop only.
+    /// The sockets of one event loop, as the delivery adapter has them (for selection, counting and
+    /// socketsJoin in stream order), and how far the stream was handled there. Touched on its loop only.
     final class LoopState {
-        let delivery: InMemoryAdapter
         var sockets: [String: Socket] = [:]
         var rooms: [String: Set<String>] = [:]
         /// The newest stream entry handled on this loop: a restore replays up to it, later ones
         /// reach the restored socket live.
         var deliveredThrough = StreamID.zero
-
-        init(loop: EventLoop) {
-            self.delivery = InMemoryAdapter(group: loop)
-        }
 
         /// The ids of the sockets `options` select, once each.
         func select(_ options: BroadcastOptions) -> [String] {
@@ -93,8 +90,9 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
         self.namespace = namespace
         self.loops = Array(group.makeIterator())
         var states: [ObjectIdentifier: LoopState] = [:]
-        for loop in self.loops { states[ObjectIdentifier(loop)] = LoopState(loop: loop) }
+        for loop in self.loops { states[ObjectIdentifier(loop)] = LoopState() }
         self.states = states
+        self.delivery = InMemoryAdapter(group: group)
         let now = UInt64(max(Date().timeIntervalSince1970 * 1000, 0))
         self.log = recovery.map { NIOLockedValueBox(ClusterRecoveryLog(configuration: $0, start: StreamID(milliseconds: now, sequence: 0))) }
     }
@@ -119,20 +117,20 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
         let state = self.state(socket.eventLoop)
         state.sockets[socket.id] = socket
         state.rooms[socket.id, default: []].insert(socket.id)
-        state.delivery.add(socket)
+        self.delivery.add(socket)
     }
 
     public func join(_ socket: Socket, room: String) {
         let state = self.state(socket.eventLoop)
         state.rooms[room, default: []].insert(socket.id)
-        state.delivery.join(socket, room: room)
+        self.delivery.join(socket, room: room)
     }
 
     public func leave(_ socket: Socket, room: String) {
         let state = self.state(socket.eventLoop)
         state.rooms[room]?.remove(socket.id)
         if state.rooms[room]?.isEmpty == true { state.rooms.removeValue(forKey: room) }
-        state.delivery.leave(socket, room: room)
+        self.delivery.leave(socket, room: room)
     }
 
     public func remove(_ socket: Socket) {
@@ -142,7 +140,7 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
             if state.rooms[room]?.isEmpty == true { state.rooms.removeValue(forKey: room) }
         }
         state.sockets.removeValue(forKey: socket.id)
-        state.delivery.remove(socket)
+        self.delivery.remove(socket)
     }
 
     // MARK: Broadcast
@@ -201,14 +199,11 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
     }
 
     private func deliverLocally(_ packet: SocketPacket, options: BroadcastOptions) {
-        for loop in self.loops {
-            self.states[ObjectIdentifier(loop)]!.delivery.broadcast(packet, options: options)
-        }
+        self.delivery.broadcast(packet, options: options)
     }
 
     private func deliverLocallyCounting(_ packet: SocketPacket, options: BroadcastOptions) -> EventLoopFuture<Int> {
-        let counts = self.loops.map { self.states[ObjectIdentifier($0)]!.delivery.broadcastCounting(packet, options: options) }
-        return EventLoopFuture.whenAllSucceed(counts, on: self.loops[0]).map { $0.reduce(0, +) }
+        self.delivery.broadcastCounting(packet, options: options)
     }
 
     // MARK: Reading (called by the node, on the reader's loop)
@@ -258,44 +253,58 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
             }
         }
         self.log?.withLockedValue { $0.advance(to: last) }
-        let work_ = work
-        let counts = self.loops.map { loop in
-            loop.submit { self.perform(work_, through: last, on: self.state(loop)) }
+        // Each item is handed to every loop in stream order: the delivery adapter runs a broadcast
+        // inline on the current loop and queues it on the others, so the membership work below does
+        // the same, and each loop sees broadcasts and socketsJoin/Leave in one order.
+        var counts: [EventLoopFuture<[String: Int]>] = []
+        for item in work {
+            switch item {
+            case .broadcast(let packet, let options, let token):
+                if let token { counts += self.onEveryLoop { state in [token: state.select(options).count] } }
+                self.delivery.broadcast(packet, options: options)
+            default:
+                counts += self.onEveryLoop { state in self.perform(item, on: state) }
+            }
         }
-        guard work.contains(where: { $0.token != nil }) else { return }
-        EventLoopFuture.whenAllSucceed(counts, on: self.loops[0]).whenSuccess { perLoop in
+        _ = self.onEveryLoop { state in
+            state.deliveredThrough = max(state.deliveredThrough, last)
+            return [:]
+        }
+        guard !counts.isEmpty else { return }
+        EventLoopFuture.whenAllSucceed(counts, on: self.loops[0]).whenSuccess { parts in
             var total: [String: Int] = [:]
-            for counts in perLoop { total.merge(counts, uniquingKeysWith: +) }
+            for part in parts { total.merge(part, uniquingKeysWith: +) }
             for (token, count) in total {
                 self.tokens.withLockedValue { $0.removeValue(forKey: token) }?.succeed(count)
             }
         }
     }
 
-    /// Runs a batch on one loop, in order; returns the local count per token.
-    private func perform(_ work: [LoopWork], through last: StreamID, on state: LoopState) -> [String: Int] {
-        var counts: [String: Int] = [:]
-        for item in work {
-            switch item {
-            case .broadcast(let packet, let options, let token):
-                if let token { counts[token] = state.select(options).count }
-                state.delivery.broadcast(packet, options: options)
-            case .add(let options, let rooms, let token):
-                let targets = state.select(options).compactMap { state.sockets[$0] }
-                for socket in targets { for room in rooms { socket.join(room) } }
-                if let token { counts[token] = targets.count }
-            case .delete(let options, let rooms, let token):
-                let targets = state.select(options).compactMap { state.sockets[$0] }
-                for socket in targets { for room in rooms { socket.leave(room) } }
-                if let token { counts[token] = targets.count }
-            case .disconnect(let options, let close, let token):
-                let targets = state.select(options).compactMap { state.sockets[$0] }
-                for socket in targets { socket.disconnect(close: close) }
-                if let token { counts[token] = targets.count }
-            }
+    /// Runs `body` with each loop's state on that loop: inline for the current loop, queued for the others.
+    private func onEveryLoop(_ body: @escaping @Sendable (LoopState) -> [String: Int]) -> [EventLoopFuture<[String: Int]>] {
+        self.loops.map { loop in
+            if loop.inEventLoop { return loop.makeSucceededFuture(body(self.state(loop))) }
+            return loop.submit { body(self.state(loop)) }
         }
-        state.deliveredThrough = max(state.deliveredThrough, last)
-        return counts
+    }
+
+    /// Applies a socketsJoin/Leave/disconnect item on one loop; returns the local count per token.
+    private func perform(_ item: LoopWork, on state: LoopState) -> [String: Int] {
+        let targets: [Socket]
+        switch item {
+        case .broadcast:
+            return [:]
+        case .add(let options, let rooms, _):
+            targets = state.select(options).compactMap { state.sockets[$0] }
+            for socket in targets { for room in rooms { socket.join(room) } }
+        case .delete(let options, let rooms, _):
+            targets = state.select(options).compactMap { state.sockets[$0] }
+            for socket in targets { for room in rooms { socket.leave(room) } }
+        case .disconnect(let options, let close, _):
+            targets = state.select(options).compactMap { state.sockets[$0] }
+            for socket in targets { socket.disconnect(close: close) }
+        }
+        return item.token.map { [$0: targets.count] } ?? [:]
     }
 
     // MARK: Recovery

@@ -129,6 +129,20 @@ struct RedisAdapterTests {
         }
     }
 
+    @Test func emitCountingCountsThisNodesSocketsAfterDelivery() async throws {
+        try await self.withCluster { _, a, b in
+            let a1 = try await a.member(of: ["r"])
+            let a2 = try await a.member(of: ["r"])
+            let b1 = try await b.member(of: ["r"])
+            let count = try await a.io.to("r").emitCounting("counted", arguments: [1]).get()
+            #expect(count == 2, "A's two members; B's member is counted by B")
+            for client in [a1, a2, b1] {
+                #expect(try await client.expectEvent("counted") == [1])
+            }
+            for client in [a1, a2, b1] { await client.close() }
+        }
+    }
+
     @Test func localFlagStaysOnTheNode() async throws {
         try await self.withCluster { _, a, b in
             let onA = try await a.member(of: [])
