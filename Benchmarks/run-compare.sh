@@ -8,12 +8,17 @@
 #   HUB_BENCH=.build/release/hub-bench Benchmarks/run-compare.sh [ROUND] [SCENARIO ...]
 #
 # PEERS=hub re-runs the hub side only (the peers' files stay); HUB_COMMIT names the hub's commit.
+# Flask-SocketIO (threading: one OS thread per connection) runs up to FLASK_MAX clients (default
+# 5000): at 5000 its threads put the load average of the 2-core machine above 1000.
+# An existing result file is kept (SKIP_EXISTING=0 to run it again).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HUB_BENCH=${HUB_BENCH:-.build/release/hub-bench}
 HUB_BIN=${HUB_BIN:-$(dirname "$HUB_BENCH")/hub}
 OUT=${OUT:-Benchmarks/results}
 PEERS=${PEERS:-hub,python-socketio,flask-socketio}
+FLASK_MAX=${FLASK_MAX:-5000}
+SKIP_EXISTING=${SKIP_EXISTING:-1}
 HUB_COMMIT=${HUB_COMMIT:-$(git rev-parse --short HEAD)}
 ROUND=${1:-1}
 shift || true
@@ -24,6 +29,7 @@ mkdir -p "$OUT"
 # its own 20,000-file limit) and two source addresses (each its own ephemeral port range).
 spread="--processes 2 --source-addresses 127.0.0.2,127.0.0.3"
 sizes() {
+  if [ -n "${ONLY_N:-}" ]; then echo "$ONLY_N"; return; fi   # e.g. ONLY_N=1000 for more rounds at 1k
   case $1 in
     polling) echo "1000 5000 9000" ;;   # 2 sockets per client: the server's 20,000 files end at ~9,900
     *)       echo "1000 5000 10000 19000" ;;
@@ -44,10 +50,13 @@ for scenario in $SCENARIOS; do
     extra=""
     if [ "$n" -ge 9000 ]; then extra=$spread; fi
     file="$OUT/$scenario-$n-r$ROUND${PEERS_SUFFIX:-}.json"
+    if [ "$SKIP_EXISTING" = 1 ] && [ -s "$file" ]; then continue; fi
+    peers=$PEERS
+    if [ "$n" -gt "$FLASK_MAX" ]; then peers=$(echo "$PEERS" | sed 's/,*flask-socketio//'); fi
     echo "$(date -u +%FT%TZ) $scenario $n round $ROUND: $(uptime)" | tee -a "$OUT/uptime.log"
     # shellcheck disable=SC2046
     "$HUB_BENCH" compare --scenario "$scenario" --clients "$n" $(options "$scenario") $extra \
-      --peers "$PEERS" --hub-bin "$HUB_BIN" --hub-commit "$HUB_COMMIT" --run-timeout 240 --json \
+      --peers "$peers" --hub-bin "$HUB_BIN" --hub-commit "$HUB_COMMIT" --run-timeout 180 --json \
       > "$file.tmp" 2>> "$OUT/stderr-r$ROUND.log" && mv "$file.tmp" "$file" || echo "compare failed: $file" | tee -a "$OUT/uptime.log"
   done
 done
