@@ -18,6 +18,7 @@ import json
 import os
 import statistics
 import sys
+import textwrap
 from collections import defaultdict
 
 import matplotlib
@@ -113,8 +114,8 @@ def plot(data, failures, images_dir):
                 continue
             failed = sorted(failures[scenario])
             if failed:
-                title += "\nfailed or incomplete: " + ", ".join(f"{s} at {n:,}" for s, n in failed)
-            ax.set_title(title, fontsize=10)
+                title += "\n" + textwrap.fill("failed or incomplete: " + ", ".join(f"{s} at {n:,}" for s, n in failed), 90)
+            ax.set_title(title, fontsize=9)
             ax.set_xlabel("clients")
             ax.set_ylabel(ylabel)
             ax.set_xscale("log")
