@@ -48,7 +48,6 @@ let package = Package(
                 "EngineIO",
                 "SocketIO",
                 "RedisClient",
-                "SocketIORedis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -141,6 +140,7 @@ let package = Package(
             dependencies: [
                 "TestSupport",
                 "Hub",
+                "RedisClient",
                 "SocketIO",
                 "EngineIO",
                 .product(name: "NIOCore", package: "swift-nio"),

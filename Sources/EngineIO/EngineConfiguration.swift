@@ -51,6 +51,11 @@ public struct EngineConfiguration: Sendable {
     /// behind a reverse proxy every client has the proxy's address.
     public var maxConnectionsPerIP: Int = 0
 
+    /// socket.io's `cookie` option: a cookie (value: the session id) set on the responses of a
+    /// polling session, for sticky sessions behind a load balancer; `nil` (the default, as in
+    /// socket.io 3 and later) sets none. A WebSocket-only session needs none (one connection).
+    public var cookie: EngineCookie? = nil
+
     /// Creates a configuration with socket.io's defaults at `path`.
     public init(path: String = "/socket.io/") {
         self.path = Self.normalize(path: path)

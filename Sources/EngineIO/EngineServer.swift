@@ -330,8 +330,12 @@ public final class EngineServer: HTTPEndpoint, @unchecked Sendable {
         var headers = self.corsHeaders(for: handshake.head)
         headers.add(name: "Content-Type", value: "text/plain; charset=UTF-8")
         headers.add(name: "Cache-Control", value: "no-store")
+        let id = SessionID.make()
+        if let cookie = self.configuration.cookie {
+            headers.add(name: "Set-Cookie", value: cookie.header(sessionID: id))
+        }
         let session = EngineSession(server: self, eventLoop: eventLoop, transport: transport, handshake: handshake,
-                                    configuration: self.configuration, pollingHeaders: headers)
+                                    configuration: self.configuration, pollingHeaders: headers, id: id)
         self.start(session)
         return session
     }

@@ -77,6 +77,7 @@ public final class Hub: Sendable {
         engine.maxHttpBufferSize = configuration.maxHttpBufferSize
         engine.transports = Set(configuration.transports.compactMap(EngineTransportKind.init(rawValue:)))
         engine.allowUpgrades = configuration.allowUpgrades
+        engine.cookie = configuration.cookie.map { EngineCookie(name: $0) }
         engine.maxConnections = configuration.maxConnections
         engine.maxConnectionsPerIP = configuration.maxConnectionsPerIP
         if !configuration.corsOrigins.isEmpty {

@@ -70,7 +70,7 @@ class RedisServer:
 class Node(Hub):
     """One `hub serve --redis-url` process."""
 
-    def __init__(self, redis: RedisServer, port: int | None = None):
+    def __init__(self, redis: RedisServer, port: int | None = None, extra: tuple[str, ...] = ()):
         binary = Path(os.environ.get("HUB_BIN", DEFAULT_HUB_BIN))
         if not (binary.is_file() and os.access(binary, os.X_OK)):
             pytest.fail(f"hub binary not found at {binary} (build it, or run `make interop`)", pytrace=False)
@@ -80,7 +80,7 @@ class Node(Hub):
         env = dict(os.environ, HUB_CLUSTER_STATUS_INTERVAL=str(STATUS_INTERVAL_MS))
         command = [str(binary), "serve", "--port", str(self.port), "--redis-url", redis.url,
                    "--jwt-secret", SECRET, "--ping-interval", "1000", "--ping-timeout", "2000",
-                   "--history-size", "50", "--log-level", "info"]
+                   "--history-size", "50", "--log-level", "info", *extra]
         with open(log, "wb") as out:
             proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env)
         super().__init__(f"http://127.0.0.1:{self.port}", proc, log)
@@ -326,3 +326,22 @@ def test_redis_outage_keeps_local_delivery_and_cross_node_delivery_resumes(redis
     finally:
         local.close()
         stream_b.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# sticky sessions
+
+
+def test_io_cookie_is_off_by_default_and_carries_the_session_id_when_on(redis, nodes):
+    plain = requests.get(nodes[0].url + "/socket.io/", params={"EIO": "4", "transport": "polling"}, timeout=WAIT)
+    assert plain.status_code == 200 and "set-cookie" not in plain.headers
+    sticky = Node(redis, extra=("--cookie", "true"))
+    try:
+        response = requests.get(sticky.url + "/socket.io/", params={"EIO": "4", "transport": "polling"}, timeout=WAIT)
+        assert response.status_code == 200
+        import json
+        sid = json.loads(response.text[1:])["sid"]
+        assert response.headers["set-cookie"] == f"io={sid}; Path=/; HttpOnly; SameSite=Lax"
+        assert response.cookies["io"] == sid
+    finally:
+        sticky.stop()

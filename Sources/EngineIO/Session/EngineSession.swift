@@ -71,8 +71,8 @@ public final class EngineSession: @unchecked Sendable {
     private var upgradeTimer: Scheduled<Void>?
 
     init(server: EngineServer, eventLoop: EventLoop, transport: EngineTransportKind, handshake: EngineHandshake,
-         configuration: EngineConfiguration, pollingHeaders: HTTPHeaders) {
-        self.id = SessionID.make()
+         configuration: EngineConfiguration, pollingHeaders: HTTPHeaders, id: String = SessionID.make()) {
+        self.id = id
         self.server = server
         self.eventLoop = eventLoop
         self.handshake = handshake
