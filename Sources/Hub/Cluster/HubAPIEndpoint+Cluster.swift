@@ -39,7 +39,7 @@ extension HubAPIEndpoint {
                                                       limit: query.limit).get()
             return try await (latest, events)
         } catch {
-            throw APIError(status: .serviceUnavailable, error: "unavailable", message: "the shared history (Redis) is unavailable")
+            throw APIError(status: .serviceUnavailable, error: "service unavailable", message: "the shared history (Redis) is unavailable")
         }
     }
 }
