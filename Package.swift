@@ -48,6 +48,7 @@ let package = Package(
                 "EngineIO",
                 "SocketIO",
                 "RedisClient",
+                "SocketIORedis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

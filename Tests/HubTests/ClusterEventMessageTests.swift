@@ -14,9 +14,9 @@ struct ClusterEventMessageTests {
         event.offset = 42
         let message = ClusterEventMessage(node: "node-1", event: event)
         let decoded = try #require(ClusterEventMessage(ByteBuffer(string: message.text)))
-        #expect(decoded == message)
+        #expect(decoded.event.json == event.json, "the same text on every node")
         #expect(decoded.event.offset == 42)
-        #expect(decoded.event.timestamp == event.timestamp)
+        #expect(abs(decoded.event.timestamp.timeIntervalSince(event.timestamp)) < 0.001)
     }
 
     @Test func namespaceWideEventHasNoRoomAndNoOffset() throws {

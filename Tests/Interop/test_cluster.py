@@ -345,3 +345,47 @@ def test_io_cookie_is_off_by_default_and_carries_the_session_id_when_on(redis, n
         assert response.cookies["io"] == sid
     finally:
         sticky.stop()
+
+
+# --------------------------------------------------------------------------------------------------
+# Socket.IO across nodes (the RedisAdapter)
+
+
+def test_broadcast_via_node_b_reaches_client_on_node_a_and_a_spanning_room_once(nodes):
+    a, b = nodes
+    name = room()
+    on_a, on_b = monitor(a, name), monitor(b, name)
+    try:
+        sent = broadcast(b, "/monitoring", name, "task_updated", {"n": 1})
+        for client in (on_a, on_b):
+            data, meta, *_ = client.next("task_updated")
+            assert data == {"n": 1} and meta["id"] == sent["id"] and meta["room"] == name
+        broadcast(a, "/monitoring", name, "task_completed", {"marker": True})
+        for client in (on_a, on_b):
+            assert client.next("task_completed")[0] == {"marker": True}
+            client.assert_nothing("task_updated")  # exactly once, nothing after the marker either
+    finally:
+        on_a.close()
+        on_b.close()
+
+
+def test_chat_message_from_a_socket_on_a_reaches_a_member_on_b(nodes):
+    a, b = nodes
+    name = room("chat")
+    alice = HubClient(a.url, "/chat").connect(token=jwt("alice", ["user"]))
+    bob = HubClient(b.url, "/chat").connect(token=jwt("bob", ["user"]))
+    try:
+        assert bob.call("join_room", {"room": name})["ok"]
+        assert alice.call("join_room", {"room": name})["ok"]
+        assert alice.call("chat_message", {"room": name, "message": "hello from A"})["ok"]
+        data, meta, *_ = bob.next("chat_message")
+        assert data == {"room": name, "message": "hello from A"}
+        assert meta["source"] == "socket:alice"
+        # its offset is its place in the shared history (beside the two user_joined presence events)
+        history = requests.get(b.url + "/api/history", params={"namespace": "/chat", "room": name},
+                               headers=service_headers(), timeout=WAIT).json()
+        stored = {e["id"]: e["offset"] for e in history["events"]}
+        assert stored[meta["id"]] == meta["offset"] and history["latest_offset"] == 3
+    finally:
+        alice.close()
+        bob.close()

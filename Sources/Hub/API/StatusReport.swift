@@ -55,7 +55,10 @@ struct StatusReport: Sendable {
 
     /// The sockets of `namespace` and its rooms without the sockets' private rooms.
     private static func census(of namespace: Namespace) async -> (sockets: Int, rooms: [String: Int]) {
-        let ids = (try? await namespace.adapter.socketIDs(options: BroadcastOptions()).get()) ?? []
+        // This node's sockets only (a cluster adapter would otherwise ask every node).
+        var local = BroadcastOptions()
+        local.local = true
+        let ids = (try? await namespace.adapter.socketIDs(options: local).get()) ?? []
         let sizes = (try? await namespace.adapter.roomSizes().get()) ?? [:]
         let privateRooms = Set(ids)
         return (ids.count, sizes.filter { !privateRooms.contains($0.key) && $0.value > 0 })

@@ -1,9 +1,10 @@
 import SocketIO
+import SocketIORedis
 
 extension HubCluster {
-    /// The Socket.IO adapter factory spanning the nodes; `nil` while the Redis adapter is not
-    /// wired (the in-memory adapter is used then).
+    /// The Socket.IO adapter factory spanning the nodes: ``adapterNode``'s RedisAdapter (broadcasts,
+    /// rooms, recovery through one Redis stream).
     func adapterFactory(recovery: ConnectionStateRecovery?) -> SocketIOServer.AdapterFactory? {
-        nil
+        self.adapterNode.adapterFactory(recovery: recovery)
     }
 }

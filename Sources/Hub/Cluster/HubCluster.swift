@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import RedisClient
 import SocketIO
+import SocketIORedis
 
 /// A hub node's link to the other nodes through Redis (with `redisURL`): the hub's side of the
 /// scale-out, beside the Socket.IO adapter (which carries the Socket.IO broadcasts).
@@ -42,6 +43,8 @@ public final class HubCluster: Sendable {
     public let configuration: Configuration
     /// Room history in Redis Streams.
     public let history: RedisEventHistory
+    /// The Socket.IO adapter's node (its own Redis connections).
+    let adapterNode: RedisAdapterNode
     let connection: RedisConnection
     private let subscriber: RedisSubscriber
     private let eventLoop: EventLoop
@@ -59,6 +62,7 @@ public final class HubCluster: Sendable {
         redis.reconnect = RedisBackoff(initialDelay: .milliseconds(100), maxDelay: .seconds(2))
         self.connection = RedisConnection(configuration: redis, eventLoop: self.eventLoop, logger: logger)
         self.subscriber = RedisSubscriber(configuration: redis, eventLoop: self.eventLoop, logger: logger)
+        self.adapterNode = RedisAdapterNode(configuration: RedisAdapterNode.Configuration(redis: redis), group: group, logger: logger)
         self.history = RedisEventHistory(connection: self.connection, capacityPerRoom: configuration.historySize,
                                          keyPrefix: configuration.keyPrefix)
     }
@@ -98,6 +102,7 @@ public final class HubCluster: Sendable {
         }
         self.connection.start()
         self.subscriber.start()
+        self.adapterNode.start()
         let subscribed = self.subscriber.subscribe([self.eventsChannel]) { message in
             guard let decoded = ClusterEventMessage(message.payload) else {
                 logger.debug("ignored a message on the events channel", metadata: ["channel": "\(message.channel)"])
@@ -181,5 +186,6 @@ public final class HubCluster: Sendable {
         _ = try? await self.connection.send(command: "SREM", arguments: [.bulk(self.nodesKey), .bulk(self.uid)]).get()
         try? await self.connection.close()
         try? await self.subscriber.close().get()
+        await self.adapterNode.shutdown()
     }
 }

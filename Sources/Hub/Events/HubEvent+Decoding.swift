@@ -24,7 +24,10 @@ extension HubEvent {
             guard let name = value.stringValue else { return nil }
             room = name
         }
-        self.init(type: type, namespace: namespace, room: room, data: data, source: source, timestamp: timestamp)
+        // The text has whole milliseconds and formatting truncates: the middle of the millisecond
+        // formats back to the same text (the parsed value may lie a hair below it).
+        self.init(type: type, namespace: namespace, room: room, data: data, source: source,
+                  timestamp: timestamp.addingTimeInterval(0.0005))
         self.id = id
         if let offset = object["offset"] {
             guard let number = offset.intValue, number >= 0 else { return nil }
