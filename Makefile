@@ -3,6 +3,7 @@
 #   make test          every test: swift build + swift test, then the python interop suite
 #   make swift-test    swift build + swift test (all Swift test targets)
 #   make interop       .venv (from PyPI) + hub binary + pytest Tests/Interop
+#   make fuzz-short    libFuzzer targets (Tests/Fuzz), a few seconds each (part of make test)
 #   make conformance   official Engine.IO v4 / Socket.IO v5 suites, local only (needs CONFORMANCE_DIR)
 #   make bench-venv    Benchmarks/peers/.venv: the benchmark peers + matplotlib (Docs/benchmarks.md)
 
@@ -20,19 +21,20 @@ VENV_STAMP   := $(VENV)/.requirements-installed
 # modules that must import from the venv (python-socketio[client] brings requests + websocket-client)
 VENV_CHECK   := import socketio, engineio, requests, websocket, pytest, pytest_timeout
 
-.PHONY: test swift-test build hub venv interop conformance clean-venv help
+.PHONY: test swift-test build hub venv interop conformance clean-venv help fuzz-short fuzz
 
 help:
-	@sed -n '3,8p' Makefile
+	@sed -n '3,9p' Makefile
 
 ## every test. Both layers run even if the first fails, so a log shows both summaries; the exit
 ## status is non-zero if either failed.
 test:
-	@swift=ok; interop=ok; \
+	@swift=ok; interop=ok; fuzz=ok; \
 	$(MAKE) --no-print-directory swift-test || swift=FAILED; \
 	$(MAKE) --no-print-directory interop || interop=FAILED; \
-	echo "make test: swift $$swift, interop $$interop"; \
-	[ $$swift = ok ] && [ $$interop = ok ]
+	$(MAKE) --no-print-directory fuzz-short || fuzz=FAILED; \
+	echo "make test: swift $$swift, interop $$interop, fuzz-short $$fuzz"; \
+	[ $$swift = ok ] && [ $$interop = ok ] && [ $$fuzz = ok ]
 
 swift-test: build
 	$(SWIFT) test
@@ -89,3 +91,15 @@ bench-venv:
 	  $(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(BENCH_REQS); \
 	  $(BENCH_VENV)/bin/python -c 'import socketio, uvicorn, flask_socketio, simple_websocket, matplotlib'; \
 	  touch $(BENCH_STAMP); fi
+
+## libFuzzer targets (Tests/Fuzz, Docs/reliability.md "Fuzzing"). fuzz-short is the CI run: a few
+## seconds per target, built with -sanitize=fuzzer only (no ASan: a cheaper build for CI); the long
+## runs are by hand: `Tests/Fuzz/run.sh --runs 10000000 <target>`.
+FUZZ_SECONDS  ?= 5
+FUZZ_SANITIZE ?= fuzzer
+
+fuzz-short:
+	Tests/Fuzz/run.sh --seconds $(FUZZ_SECONDS) --sanitize $(FUZZ_SANITIZE)
+
+fuzz:
+	Tests/Fuzz/run.sh --runs 10000000
