@@ -143,7 +143,10 @@ public final class HubMetrics: Sendable {
                 .set(to: Double(transports[kind] ?? 0))
         }
         for namespace in hub.io.namespaces {
-            let count = (try? await namespace.adapter.socketIDs(options: BroadcastOptions()).get().count) ?? 0
+            // This node's sockets (a cluster adapter would otherwise ask every node).
+            var local = BroadcastOptions()
+            local.local = true
+            let count = (try? await namespace.adapter.socketIDs(options: local).get().count) ?? 0
             self.registry.makeGauge(descriptor: Self.sockets, labels: [("namespace", namespace.name)]).set(to: Double(count))
         }
         self.uptime.set(to: hub.stats.uptime)
