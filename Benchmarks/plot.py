@@ -62,11 +62,28 @@ PLOTS = {
 }
 
 
+def chosen_commit(paths):
+    """The hub commit to show: $HUB_COMMIT, else the one most result files were taken with (hub runs
+    of other commits, e.g. a re-run of the hub side, are left out so that rows never mix builds)."""
+    if os.environ.get("HUB_COMMIT"):
+        return os.environ["HUB_COMMIT"]
+    counts = {}
+    for path in paths:
+        try:
+            commit = json.load(open(path)).get("hub_commit")
+        except (json.JSONDecodeError, OSError, AttributeError):
+            continue
+        counts[commit] = counts.get(commit, 0) + 1
+    return max(counts, key=counts.get) if counts else None
+
+
 def load(results_dir):
     """{scenario: {server: {clients: {figure: [values]}}}} and failures {scenario: [(server, clients)]}."""
     data = defaultdict(lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(list))))
     failures = defaultdict(set)
-    for path in sorted(glob.glob(os.path.join(results_dir, "*.json"))):
+    paths = sorted(glob.glob(os.path.join(results_dir, "*.json")))
+    commit = chosen_commit(paths)
+    for path in paths:
         with open(path) as f:
             try:
                 doc = json.load(f)
@@ -76,6 +93,8 @@ def load(results_dir):
             continue
         scenario, clients = doc["scenario"], doc["clients"]
         for run in doc["runs"]:
+            if run["server"] == "hub" and doc.get("hub_commit") != commit:
+                continue
             result = run.get("result")
             figures = (result or {}).get("figures", {})
             connected = figures.get("connections", figures.get("subscribers", figures.get("connects")))

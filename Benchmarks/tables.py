@@ -47,9 +47,26 @@ COUNT = {"fanout": "subscribers", "echo": "connections", "polling": "connections
          "connect": "connects"}
 
 
+def chosen_commit(paths):
+    """The hub commit to show: $HUB_COMMIT, else the one most result files were taken with (hub runs
+    of other commits, e.g. a re-run of the hub side, are left out so that rows never mix builds)."""
+    if os.environ.get("HUB_COMMIT"):
+        return os.environ["HUB_COMMIT"]
+    counts = {}
+    for path in paths:
+        try:
+            commit = json.load(open(path)).get("hub_commit")
+        except (json.JSONDecodeError, OSError, AttributeError):
+            continue
+        counts[commit] = counts.get(commit, 0) + 1
+    return max(counts, key=counts.get) if counts else None
+
+
 def load():
     data = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))  # scenario -> n -> server -> [run]
-    for path in sorted(glob.glob(os.path.join(RESULTS, "*.json"))):
+    paths = sorted(glob.glob(os.path.join(RESULTS, "*.json")))
+    commit = chosen_commit(paths)
+    for path in paths:
         try:
             doc = json.load(open(path))
         except (json.JSONDecodeError, OSError):
@@ -57,6 +74,8 @@ def load():
         if "runs" not in doc:
             continue
         for run in doc["runs"]:
+            if run["server"] == "hub" and doc.get("hub_commit") != commit:
+                continue
             data[doc["scenario"]][doc["clients"]][run["server"]].append(run)
     return data
 
