@@ -36,8 +36,9 @@ public final class Socket: @unchecked Sendable {
     /// Whether this socket resumed a previous session through connection-state recovery (same id,
     /// rooms and ``userInfo``; missed broadcasts were replayed).
     public let recovered: Bool
-    /// The private session id sent as `pid` in the CONNECT reply, with recovery on.
-    let privateID: String?
+    /// The private session id sent as `pid` in the CONNECT reply, with recovery on (the client's
+    /// secret: never send it to anyone else).
+    public let privateID: String?
     /// For a recovered socket: the newest broadcast offset its replay covered; live deliveries up
     /// to it that were still queued are skipped. Touched on ``eventLoop``.
     var replayedThrough: UInt64 = 0
@@ -193,6 +194,15 @@ public final class Socket: @unchecked Sendable {
             if close {
                 socket.connection.session.close()
             }
+        }
+    }
+
+    /// Closes the socket's whole Engine.IO connection as "transport close" (a recoverable reason:
+    /// its session is kept), as if the transport had dropped. For cluster adapters: another node
+    /// took this socket's session over, its client has given up on this connection.
+    public func closeTransport() {
+        self.onLoop { socket in
+            socket.connection.session.close(reason: .transportClose)
         }
     }
 

@@ -7,15 +7,22 @@ import SocketIO
 ///
 /// Fields: `u` origin node uid, `n` namespace, `t` kind, then per kind: `p` packet text (socket.io
 /// wire form) and `a0`… binary attachments, `o` options JSON, `k` correlation token, `s` session
-/// JSON, `i` private id, `r` rooms JSON, `c` close flag, `e` event, `d` arguments JSON.
+/// JSON (`"c": true` while connected), `i` private id, `r` rooms JSON, `c` close flag, `e` event, `d` arguments JSON.
 struct ClusterMessage: Sendable, Equatable {
     enum Body: Sendable, Equatable {
         /// A broadcast (unencoded: each node encodes for its own sockets).
         case broadcast(SocketPacket, BroadcastOptions, token: String?)
-        /// A disconnected socket's session, kept by every node for recovery.
+        /// A socket's session, kept by every node for recovery: recorded when it disconnects, and
+        /// while it is connected (`"c": true` in the JSON: at connect and when its rooms change), so
+        /// that its client recovers elsewhere even if its node crashes.
         case sessionPersisted(JSONValue)
-        /// A recovered session: every node forgets it.
+        /// A recovered session: every node forgets it, and a node where its socket is still connected
+        /// closes that socket's connection (the session was taken over).
         case sessionTaken(privateID: String)
+        /// A session that ended for good (a disconnect that keeps no session): every node forgets it.
+        case sessionEnded(privateID: String)
+        /// The sending node is alive (sent every ``RedisAdapterNode/Configuration/heartbeatInterval``).
+        case heartbeat
         /// socketsJoin.
         case addSockets(BroadcastOptions, rooms: Set<String>, token: String?)
         /// socketsLeave.
@@ -53,6 +60,11 @@ struct ClusterMessage: Sendable, Equatable {
         case .sessionTaken(let privateID):
             add("t", "x")
             add("i", privateID)
+        case .sessionEnded(let privateID):
+            add("t", "f")
+            add("i", privateID)
+        case .heartbeat:
+            add("t", "h")
         case .addSockets(let options, let rooms, let token), .delSockets(let options, let rooms, let token):
             if case .addSockets = self.body { add("t", "j") } else { add("t", "l") }
             add("o", Self.encode(options).jsonString)
@@ -98,6 +110,11 @@ struct ClusterMessage: Sendable, Equatable {
         case "x":
             guard let id = map["i"]?.string else { return nil }
             body = .sessionTaken(privateID: id)
+        case "f":
+            guard let id = map["i"]?.string else { return nil }
+            body = .sessionEnded(privateID: id)
+        case "h":
+            body = .heartbeat
         case "j", "l":
             guard let options = options(), let rooms = json("r")?.arrayValue?.compactMap(\.stringValue) else { return nil }
             body = kind == "j" ? .addSockets(options, rooms: Set(rooms), token: token) : .delSockets(options, rooms: Set(rooms), token: token)

@@ -5,7 +5,24 @@ import SocketIO
 /// locking, no I/O): the logged broadcasts by stream id (the offset clients hold) and the sessions
 /// every node persisted. Like ``SessionRecoveryStore``, but the offsets come from Redis, so they are
 /// the same on every node.
+///
+/// A session is kept per private id, the latest record wins: a socket's node records it while it is
+/// connected (at connect and when its rooms change: `connected`) and when it disconnects. A node that
+/// crashes never records the disconnect; its sockets' last "connected" records let their clients
+/// recover on another node. A "connected" record ages from its own time or from the newest entry
+/// seen from its node (nodes send a heartbeat), whichever is later: it expires
+/// `maxDisconnectionDuration` after its node went silent.
 struct ClusterRecoveryLog: Sendable {
+    /// A kept session record.
+    struct Kept: Sendable {
+        var session: PersistedSession
+        /// The node that recorded it (`nil`: recorded by this adapter without a node id).
+        var origin: String?
+        /// Recorded while the socket was connected (no disconnect seen): `session.disconnectedAt` is
+        /// the record's time.
+        var connected: Bool
+    }
+
     struct Logged: Sendable {
         var id: StreamID
         var options: BroadcastOptions
@@ -17,7 +34,9 @@ struct ClusterRecoveryLog: Sendable {
     let configuration: ConnectionStateRecovery
     private var log: [Logged] = []
     private var logStart = 0
-    private var sessions: [String: PersistedSession] = [:]
+    private var sessions: [String: Kept] = [:]
+    /// When an entry from each node was last read (bounded: silent nodes are dropped by ``compact(now:)``).
+    private var lastSeen: [String: NIODeadline] = [:]
     /// The newest id read from the stream.
     private(set) var lastID: StreamID
     /// The newest id dropped from the log, or the id reading started after: a client whose offset
@@ -50,22 +69,42 @@ struct ClusterRecoveryLog: Sendable {
         self.compact(now: now)
     }
 
-    /// Keeps a disconnected session (from any node).
-    mutating func persist(_ session: PersistedSession) {
+    /// Keeps a session record (from any node): disconnected, or still `connected` on `origin`.
+    mutating func persist(_ session: PersistedSession, origin: String? = nil, connected: Bool = false) {
         if self.sessions.count >= self.configuration.maxSessions, self.sessions[session.privateID] == nil,
-           let oldest = self.sessions.min(by: { $0.value.disconnectedAt < $1.value.disconnectedAt })?.key {
+           let oldest = self.sessions.min(by: { self.freshness($0.value) < self.freshness($1.value) })?.key {
             self.sessions.removeValue(forKey: oldest)
         }
-        self.sessions[session.privateID] = session
+        self.sessions[session.privateID] = Kept(session: session, origin: origin, connected: connected)
+    }
+
+    /// Notes that an entry from `origin` was read at `now` (the node is alive).
+    mutating func noteAlive(origin: String, now: NIODeadline) {
+        self.lastSeen[origin] = now
+    }
+
+    /// The kept record of `privateID`, if any.
+    func kept(privateID: String) -> Kept? {
+        self.sessions[privateID]
+    }
+
+    /// When a record's age starts: the disconnect, or for a connected one the later of its time and
+    /// its node's last sign of life.
+    private func freshness(_ kept: Kept) -> NIODeadline {
+        guard kept.connected, let origin = kept.origin, let seen = self.lastSeen[origin] else { return kept.session.disconnectedAt }
+        return max(kept.session.disconnectedAt, seen)
     }
 
     /// The session `privateID` and the broadcasts it missed after `offset` up to `through` (the
     /// newest entry already delivered to the reconnecting socket's event loop: later ones reach it
     /// live), or `nil` if it cannot be recovered.
-    mutating func restore(privateID: String, offset: String, through: StreamID, now: NIODeadline) -> (PersistedSession, [SocketPacket])? {
+    /// A record of a socket still connected (no disconnect seen) is restored like a disconnected one:
+    /// the client presenting its secret pid has given up on that connection.
+    mutating func restore(privateID: String, offset: String, through: StreamID, now: NIODeadline) -> (Kept, [SocketPacket])? {
         self.compact(now: now)
-        guard let session = self.sessions[privateID] else { return nil }
-        guard now - session.disconnectedAt <= self.configuration.maxDisconnectionDuration else {
+        guard let kept = self.sessions[privateID] else { return nil }
+        let session = kept.session
+        guard now - self.freshness(kept) <= self.configuration.maxDisconnectionDuration else {
             self.sessions.removeValue(forKey: privateID)
             return nil
         }
@@ -75,7 +114,7 @@ struct ClusterRecoveryLog: Sendable {
             .prefix(while: { $0.id <= through })
             .filter { Self.reaches($0.options, rooms: session.rooms) }
             .map(\.packet)
-        return (session, packets)
+        return (kept, packets)
     }
 
     /// Forgets a session; `false` if it was not kept.
@@ -95,7 +134,10 @@ struct ClusterRecoveryLog: Sendable {
             self.logStart = 0
         }
         if self.sessions.count > 256, self.sessions.count % 256 == 0 {
-            self.sessions = self.sessions.filter { $0.value.disconnectedAt >= horizon }
+            self.sessions = self.sessions.filter { self.freshness($0.value) >= horizon }
+        }
+        if self.lastSeen.count > 64 {
+            self.lastSeen = self.lastSeen.filter { $0.value >= horizon }
         }
     }
 

@@ -37,8 +37,14 @@ import SocketIO
 /// whose `XADD` failed mid-flight (connection lost after it was sent) may reach local sockets twice.
 ///
 /// ## Recovery limits
-/// A session is persisted when its socket disconnects (transport close, ping timeout, server
-/// shutdown…). A node killed with SIGKILL persists nothing: its clients reconnect as new sockets.
+/// A session is recorded in the stream eagerly: when its socket connects and when its rooms change
+/// (at most once per event-loop tick per socket), with ``Socket/userInfo``, and again when it
+/// disconnects (transport close, ping timeout, server shutdown…). So a client whose node crashed
+/// (SIGKILL, power loss) recovers on another node from its socket's last "connected" record, which
+/// expires `maxDisconnectionDuration` after its node's last entry (nodes send heartbeats). A
+/// reconnect that presents the `pid` of a socket still connected elsewhere takes it over (the
+/// in-process rule of `closeStaleSocket`): the restoring node announces it and the old node closes
+/// that socket's connection ("transport close", no session kept), so one id has one live socket.
 /// ``Socket/userInfo`` crosses nodes through ``RedisAdapterNode/Configuration/userInfoCodec``.
 /// Broadcasts sent while Redis was away have no offset and are not replayed.
 ///
@@ -57,6 +63,9 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
     private let delivery: InMemoryAdapter
     private let log: NIOLockedValueBox<ClusterRecoveryLog>?
     private let ownSessions = NIOLockedValueBox<[String: PersistedSession]>([:])
+    /// Private ids of this node's sockets whose sessions another node took over: closing them keeps
+    /// and announces nothing.
+    private let takenOver = NIOLockedValueBox<Set<String>>([])
     private let tokens = NIOLockedValueBox<[String: EventLoopPromise<Int>]>([:])
     private let serverSideHandlers = NIOLockedValueBox<[ServerSideEmitHandler]>([])
     private let allocator = ByteBufferAllocator()
@@ -69,6 +78,11 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
         /// The newest stream entry handled on this loop: a restore replays up to it, later ones
         /// reach the restored socket live.
         var deliveredThrough = StreamID.zero
+        /// Sockets whose session record is due (connected, rooms changed), by id; flushed once per tick.
+        var dirty: [String: Socket] = [:]
+        var flushScheduled = false
+        /// Private ids whose session was just persisted by their disconnect (``remove(_:)`` follows).
+        var persisted: Set<String> = []
 
         /// The ids of the sockets `options` select, once each.
         func select(_ options: BroadcastOptions) -> [String] {
@@ -118,12 +132,14 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
         state.sockets[socket.id] = socket
         state.rooms[socket.id, default: []].insert(socket.id)
         self.delivery.add(socket)
+        self.recordLater(socket, state)
     }
 
     public func join(_ socket: Socket, room: String) {
         let state = self.state(socket.eventLoop)
         state.rooms[room, default: []].insert(socket.id)
         self.delivery.join(socket, room: room)
+        self.recordLater(socket, state)
     }
 
     public func leave(_ socket: Socket, room: String) {
@@ -131,6 +147,7 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
         state.rooms[room]?.remove(socket.id)
         if state.rooms[room]?.isEmpty == true { state.rooms.removeValue(forKey: room) }
         self.delivery.leave(socket, room: room)
+        self.recordLater(socket, state)
     }
 
     public func remove(_ socket: Socket) {
@@ -141,6 +158,39 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
         }
         state.sockets.removeValue(forKey: socket.id)
         self.delivery.remove(socket)
+        state.dirty.removeValue(forKey: socket.id)
+        guard self.log != nil, let pid = socket.privateID else { return }
+        let persisted = state.persisted.remove(pid) != nil
+        let takenOver = self.takenOver.withLockedValue { $0.remove(pid) != nil }
+        if !persisted, !takenOver, self.node.isConnected {
+            // Disconnected for good: the cluster forgets its "connected" record.
+            _ = self.node.publish(ClusterMessage(origin: self.node.uid, namespace: self.namespace, body: .sessionEnded(privateID: pid)))
+        }
+    }
+
+    /// Schedules a "connected" session record for `socket` at the end of this tick (one per socket
+    /// and tick, whatever changed meanwhile).
+    private func recordLater(_ socket: Socket, _ state: LoopState) {
+        guard self.log != nil, socket.privateID != nil else { return }
+        state.dirty[socket.id] = socket
+        guard !state.flushScheduled else { return }
+        state.flushScheduled = true
+        socket.eventLoop.execute { self.flushRecords(state) }
+    }
+
+    private func flushRecords(_ state: LoopState) {
+        state.flushScheduled = false
+        let sockets = state.dirty.values
+        state.dirty.removeAll()
+        guard self.node.isConnected else { return }
+        let now = NIODeadline.now()
+        for socket in sockets where socket.connected {
+            guard let pid = socket.privateID else { continue }
+            let session = PersistedSession(socketID: socket.id, privateID: pid, rooms: socket.rooms, userInfo: socket.userInfo,
+                                           disconnectedAt: now)
+            _ = self.node.publish(ClusterMessage(origin: self.node.uid, namespace: self.namespace,
+                                                 body: .sessionPersisted(self.encodeSession(session, connected: true))))
+        }
     }
 
     // MARK: Broadcast
@@ -223,6 +273,7 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
         let now = NIODeadline.now()
         for (id, message) in batch {
             let own = message.origin == mine
+            self.log?.withLockedValue { $0.noteAlive(origin: message.origin, now: now) }
             switch message.body {
             case .broadcast(var packet, let options, let token):
                 if let log = self.log, packet.type == .event, packet.id == nil, !options.volatile, case .array(var arguments)? = packet.data {
@@ -234,12 +285,27 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
                 work.append(.broadcast(packet, options, token: own ? token : nil))
             case .sessionPersisted(let json):
                 guard let log = self.log else { break }
+                if json["c"]?.boolValue == true {
+                    // A connected socket's record: this node knows its own sockets (a reconnect here
+                    // takes a local socket over in process).
+                    if !own, let session = self.decodeSession(json, now: now) {
+                        log.withLockedValue { $0.persist(session, origin: message.origin, connected: true) }
+                    }
+                    break
+                }
                 let original = own ? json["pid"]?.stringValue.flatMap { pid in self.ownSessions.withLockedValue { $0.removeValue(forKey: pid) } } : nil
                 if let session = original ?? self.decodeSession(json, now: now) {
-                    log.withLockedValue { $0.persist(session) }
+                    log.withLockedValue { $0.persist(session, origin: message.origin) }
                 }
             case .sessionTaken(let privateID):
+                if !own {
+                    _ = self.log?.withLockedValue { $0.take(privateID: privateID) }
+                    self.closeTakenOver(privateID: privateID)
+                }
+            case .sessionEnded(let privateID):
                 if !own { _ = self.log?.withLockedValue { $0.take(privateID: privateID) } }
+            case .heartbeat:
+                break
             case .addSockets(let options, let rooms, let token):
                 work.append(.add(options, rooms, token: own ? token : nil))
             case .delSockets(let options, let rooms, let token):
@@ -309,22 +375,45 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
 
     // MARK: Recovery
 
+    /// Nodes `origins` were heard from (any entry, heartbeats included).
+    func noteAlive(_ origins: Set<String>, now: NIODeadline) {
+        guard let log = self.log else { return }
+        log.withLockedValue { log in
+            for origin in origins { log.noteAlive(origin: origin, now: now) }
+        }
+    }
+
+    /// Another node restored the session `privateID`: if its socket is still connected here (its
+    /// client gave up on this connection), close that connection without keeping the session.
+    private func closeTakenOver(privateID: String) {
+        _ = self.forEachSocket(options: BroadcastOptions()) { socket in
+            guard socket.privateID == privateID, socket.connected else { return }
+            self.takenOver.withLockedValue { _ = $0.insert(privateID) }
+            socket.closeTransport()
+        }
+    }
+
     public func persistSession(_ session: PersistedSession) {
         guard let log = self.log else { return }
-        log.withLockedValue { $0.persist(session) }
+        // Called on the socket's loop by its disconnect, just before ``remove(_:)``.
+        self.currentState?.persisted.insert(session.privateID)
+        // Taken over by another node: the session lives on there.
+        guard !self.takenOver.withLockedValue({ $0.contains(session.privateID) }) else { return }
+        log.withLockedValue { $0.persist(session, origin: self.node.uid) }
         guard self.node.isConnected else { return }
         self.ownSessions.withLockedValue { $0[session.privateID] = session }
-        let json = self.encodeSession(session)
+        let json = self.encodeSession(session, connected: false)
         _ = self.node.publish(ClusterMessage(origin: self.node.uid, namespace: self.namespace, body: .sessionPersisted(json)))
     }
 
     public func restoreSession(privateID: String, offset: String) -> RestoredSession? {
         guard let log = self.log else { return nil }
         let through = self.currentState?.deliveredThrough ?? log.withLockedValue { $0.lastID }
-        guard let (session, packets) = log.withLockedValue({ $0.restore(privateID: privateID, offset: offset, through: through, now: .now()) }) else {
+        guard let (kept, packets) = log.withLockedValue({ $0.restore(privateID: privateID, offset: offset, through: through, now: .now()) }),
+              !(kept.connected && kept.origin == self.node.uid) else {
             return nil
         }
-        return RestoredSession(session: session, missedPackets: packets.map { SocketPacketEncoder.encode($0, allocator: self.allocator) },
+        return RestoredSession(session: kept.session, missedPackets: packets.map { SocketPacketEncoder.encode($0, allocator: self.allocator) },
                                replayedThrough: 0)
     }
 
@@ -338,7 +427,7 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
         return taken
     }
 
-    private func encodeSession(_ session: PersistedSession) -> JSONValue {
+    private func encodeSession(_ session: PersistedSession, connected: Bool) -> JSONValue {
         let age = NIODeadline.now() - session.disconnectedAt
         let at = Date().timeIntervalSince1970 * 1000 - Double(age.nanoseconds) / 1_000_000
         var object = JSONObject()
@@ -347,6 +436,7 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
         object["rooms"] = .array(session.rooms.sorted().map(JSONValue.string))
         object["user"] = self.node.configuration.userInfoCodec.encode(session.userInfo)
         object["at"] = .number(at.rounded())
+        if connected { object["c"] = true }
         return .object(object)
     }
 

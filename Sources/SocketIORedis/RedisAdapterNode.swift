@@ -41,6 +41,10 @@ public final class RedisAdapterNode: @unchecked Sendable {
         public var catchUp: TimeAmount = .milliseconds(120_000)
         /// How ``Socket/userInfo`` crosses nodes in persisted sessions.
         public var userInfoCodec: UserInfoCodec = .jsonValues
+        /// How often the node appends a heartbeat to the stream. The session records of a node's
+        /// connected sockets (for recovery after a crash) expire `maxDisconnectionDuration` after the
+        /// node's last entry, so they must be refreshed well within it. Default 5 s.
+        public var heartbeatInterval: TimeAmount = .seconds(5)
 
         /// Settings for `redis`, the rest at their defaults.
         public init(redis: RedisConnectionConfiguration) {
@@ -65,6 +69,7 @@ public final class RedisAdapterNode: @unchecked Sendable {
     private var lastID: StreamID?
     private var readerWaiting = false
     private var stopped = false
+    private let heartbeat = NIOLockedValueBox<RepeatedTask?>(nil)
 
     private struct PendingRequest {
         var expected: Int
@@ -109,6 +114,12 @@ public final class RedisAdapterNode: @unchecked Sendable {
         self.reader.start()
         self.subscriber.start()
         self.reader.eventLoop.execute { self.read() }
+        let task = self.commands.eventLoop.scheduleRepeatedTask(initialDelay: self.configuration.heartbeatInterval,
+                                                                delay: self.configuration.heartbeatInterval) { [weak self] _ in
+            guard let self, self.isConnected else { return }
+            _ = self.publish(ClusterMessage(origin: self.uid, namespace: "", body: .heartbeat))
+        }
+        self.heartbeat.withLockedValue { $0 = task }
         let requests = self.subscriber.subscribe([self.requestChannel]) { [weak self] message in self?.handleRequest(message) }
         let responses = self.subscriber.subscribe([self.responseChannel(self.uid)]) { [weak self] message in self?.handleResponse(message) }
         return requests.and(responses).map { _ in }
@@ -116,6 +127,7 @@ public final class RedisAdapterNode: @unchecked Sendable {
 
     /// Stops reading and closes the connections.
     public func shutdown() async {
+        self.heartbeat.withLockedValue { $0 }?.cancel()
         try? await self.reader.eventLoop.submit { self.stopped = true }.get()
         try? await self.reader.close()
         try? await self.commands.close()
@@ -234,6 +246,7 @@ public final class RedisAdapterNode: @unchecked Sendable {
         var order: [String] = []
         var read = 0
         var malformed = 0
+        var origins = Set<String>()
         for stream in streams {
             for entry in stream.array?.dropFirst().first?.array ?? [] {
                 guard let parts = entry.array, parts.count == 2, let idText = parts[0].string, let id = StreamID(idText) else {
@@ -246,6 +259,8 @@ public final class RedisAdapterNode: @unchecked Sendable {
                     malformed += 1
                     continue
                 }
+                origins.insert(message.origin)
+                if case .heartbeat = message.body { continue }
                 if batches[message.namespace] == nil { order.append(message.namespace) }
                 batches[message.namespace, default: []].append((id, message))
             }
@@ -255,6 +270,10 @@ public final class RedisAdapterNode: @unchecked Sendable {
             $0.malformedEntries += malformed
         }
         let adapters = self.adapters.withLockedValue { $0 }
+        if !origins.isEmpty {
+            let now = NIODeadline.now()
+            for adapter in adapters.values { adapter.noteAlive(origins, now: now) }
+        }
         for namespace in order {
             adapters[namespace]?.receive(batches[namespace]!)
         }

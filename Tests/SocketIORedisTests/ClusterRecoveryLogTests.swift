@@ -29,7 +29,7 @@ struct ClusterRecoveryLogTests {
         log.persist(self.session(at: self.t0))
         let restoredResult = log.restore(privateID: "pid", offset: "101-0", through: self.id(104), now: self.t0)
         let restored = try #require(restoredResult)
-        #expect(restored.0.socketID == "sid")
+        #expect(restored.0.session.socketID == "sid")
         #expect(restored.1 == [self.packet(3)], "room filter, except, and nothing past the watermark (105 comes live)")
         let allResult = log.restore(privateID: "pid", offset: "101-0", through: self.id(105), now: self.t0)
         let all = try #require(allResult)
@@ -70,5 +70,33 @@ struct ClusterRecoveryLogTests {
         let r7 = log.restore(privateID: "pid", offset: "100-0", through: self.start, now: later)
         #expect(r7 == nil)
         #expect(log.sessionCount == 0)
+    }
+
+    @Test func connectedRecordsAreRestoredAndAgeFromTheirNodesLastSignOfLife() throws {
+        var log = ClusterRecoveryLog(configuration: ConnectionStateRecovery(), start: self.start)
+        log.record(id: self.id(101), options: BroadcastOptions(rooms: ["news"]), packet: self.packet(1), now: self.t0)
+        log.persist(self.session(rooms: ["sid"], at: self.t0), origin: "nodeA", connected: true)
+        log.persist(self.session(at: self.t0 + .seconds(1)), origin: "nodeA", connected: true)  // joined "news": latest wins
+        log.noteAlive(origin: "nodeA", now: self.t0 + .seconds(100))
+        let result = log.restore(privateID: "pid", offset: "100-0", through: self.id(101), now: self.t0 + .seconds(200))
+        let restored = try #require(result, "100 s after the node's last heartbeat: still within 120 s")
+        #expect(restored.0.connected)
+        #expect(restored.0.origin == "nodeA")
+        #expect(restored.0.session.rooms == ["sid", "news"])
+        #expect(restored.1 == [self.packet(1)])
+        let expired = log.restore(privateID: "pid", offset: "100-0", through: self.id(101), now: self.t0 + .seconds(221))
+        #expect(expired == nil, "the node went silent 121 s ago")
+        #expect(log.sessionCount == 0)
+    }
+
+    @Test func aDisconnectRecordReplacesTheConnectedOneAndAgesFromTheDisconnect() throws {
+        var log = ClusterRecoveryLog(configuration: ConnectionStateRecovery(), start: self.start)
+        log.persist(self.session(at: self.t0), origin: "nodeA", connected: true)
+        log.persist(self.session(at: self.t0 + .seconds(5)), origin: "nodeA")
+        log.noteAlive(origin: "nodeA", now: self.t0 + .seconds(200))
+        let kept = try #require(log.kept(privateID: "pid"))
+        #expect(!kept.connected)
+        let late = log.restore(privateID: "pid", offset: "100-0", through: self.start, now: self.t0 + .seconds(126))
+        #expect(late == nil, "a disconnected session ages from its disconnect, whatever its node does")
     }
 }

@@ -240,6 +240,73 @@ struct RedisAdapterTests {
         }
     }
 
+    @Test func clientOfACrashedNodeRecoversOnTheOtherNodeWithEveryMissedBroadcastOnce() async throws {
+        try await self.withCluster(recovery: true) { _, a, b in
+            let observer = try await b.member(of: ["observers"])
+            let (client, reply) = try await a.client()
+            let sid = try #require(reply["sid"]?.stringValue)
+            let pid = try #require(reply["pid"]?.stringValue)
+            _ = try await client.emitWithAck("join", arguments: ["news"])
+            b.io.to("news").emit("n", 1)
+            let first = try await client.expectEvent("n")
+            let offset = try #require(first.last?.stringValue)
+            // A's session records (connect, join "news") precede this barrier in the stream.
+            a.io.to("observers").emit("barrier")
+            _ = try await observer.expectEvent("barrier")
+            // A "crashes": its Redis connections are gone at once and its socket never disconnects
+            // (no disconnect path runs; the client's TCP connection stays open, half-dead), so
+            // nothing but the records written while the socket was connected reach the cluster.
+            await a.node.shutdown()
+            b.io.to("news").emit("n", 2)
+            b.io.to("news").emit("n", 3)  // between the crash and the reconnect
+            b.io.to("other").emit("n", 99)  // not for its rooms
+
+            let (moved, again) = try await b.client(auth: ["pid": .string(pid), "offset": .string(offset)])
+            #expect(again == ["sid": .string(sid), "pid": .string(pid)], "the session of the crashed node")
+            #expect(try await moved.expectEvent("n").first == 2)
+            #expect(try await moved.expectEvent("n").first == 3)
+            b.io.to("news").emit("n", 4)  // rooms came along: live, once
+            b.io.emit("end")
+            #expect(try await moved.expectEvent("n").first == 4)
+            let end = try await moved.expectEvent("end")
+            #expect(end.count == 1, "only its offset; and nothing twice before it: the replay and the live path do not overlap")
+            #expect(try await b.io.sockets.broadcast.local.socketIDs().filter { $0 == sid }.count == 1)
+            await moved.close()
+            await client.close()
+            await observer.close()
+        }
+    }
+
+    @Test func reconnectWithThePidOfASocketLiveOnAnotherNodeTakesItOver() async throws {
+        try await self.withCluster(recovery: true) { _, a, b in
+            let (observer, observerReply) = try await b.client()
+            _ = try await observer.emitWithAck("join", arguments: ["observers"])
+            let (old, reply) = try await a.client()
+            let sid = try #require(reply["sid"]?.stringValue)
+            let pid = try #require(reply["pid"]?.stringValue)
+            _ = try await old.emitWithAck("join", arguments: ["news"])
+            b.io.to("news").emit("n", 1)
+            let offset = try #require(try await old.expectEvent("n").last?.stringValue)
+            a.io.to("observers").emit("barrier")
+            _ = try await observer.expectEvent("barrier")
+
+            // The client gave up on its connection to A (half-open, say) and reconnects to B.
+            let (moved, again) = try await b.client(auth: ["pid": .string(pid), "offset": .string(offset)])
+            #expect(again == ["sid": .string(sid), "pid": .string(pid)])
+            // A closes the old connection: one live socket per id.
+            #expect(try await old.packetsUntilClose().isEmpty)
+            #expect(try await a.disconnects.next("the old socket") == "transport close")
+            a.io.to("news").emit("n", 2)
+            a.io.emit("end")
+            #expect(try await moved.expectEvent("n").first == 2)
+            #expect(try await moved.expectEvent("end").count == 1, "only its offset; nothing twice before it")
+            let ids = try await a.io.sockets.socketIDs()
+            #expect(ids.sorted() == [sid, observerReply["sid"]!.stringValue!].sorted(), "cluster-wide: the moved socket once")
+            await moved.close()
+            await observer.close()
+        }
+    }
+
     @Test func redisRestartMidTestDegradesToLocalAndRecovers() async throws {
         try await self.withCluster { redis, a, b in
             let onA = try await a.member(of: [])
