@@ -419,3 +419,32 @@ def test_client_of_a_stopped_node_recovers_missed_events_on_another_node(redis, 
     finally:
         second.close()
         first.close()
+
+
+def test_client_of_a_crashed_node_recovers_missed_events_on_another_node(redis, nodes):
+    """SIGKILL: the node never disconnects its sockets; the session recorded while the socket was
+    connected (at connect and at each room change) lets its client recover on the other node."""
+    a, b = nodes
+    name = room("crash")
+    token = jwt("dash", ["monitor"])
+    first = HubClient(a.url, "/monitoring", ["websocket"]).connect(token=token)
+    first.sio.reconnection = False
+    assert first.call("join_room", {"room": name})["ok"]
+    pid, sid = first.connect_reply["pid"], first.connect_reply["sid"]
+    broadcast(b, "/monitoring", name, "task_updated", {"n": 1})
+    data, _, offset = first.next("task_updated")
+    assert data == {"n": 1}
+    a.stop(kill=True)  # SIGKILL: no drain, no session persisted on disconnect
+    missed = [broadcast(b, "/monitoring", name, "task_updated", {"n": n})["id"] for n in (2, 3)]
+
+    second = HubClient(b.url, "/monitoring", ["websocket"]).connect(token=token, auth={"pid": pid, "offset": offset})
+    try:
+        assert second.connect_reply == {"sid": sid, "pid": pid}, "recovered: same socket id and private id"
+        replayed = [second.next("task_updated") for _ in range(2)]
+        assert [m["id"] for _, m, _ in replayed] == missed, "the broadcasts after the crash, in order"
+        broadcast(b, "/monitoring", name, "task_updated", {"n": 4})
+        assert second.next("task_updated")[0] == {"n": 4}, "still in the room, without a new join_room"
+        second.assert_nothing("task_updated")
+    finally:
+        second.close()
+        first.close()
