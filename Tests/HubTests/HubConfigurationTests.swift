@@ -213,7 +213,7 @@ struct HubConfigurationTests {
             "maxHttpBufferSize", "connectTimeout", "transports", "allowUpgrades", "jwtSecret", "tokens",
             "historySize", "connectionStateRecovery", "streamAuthTimeout", "logLevel",
             "maxConnections", "maxConnectionsPerIP", "maxHeaderSize", "requestHeadTimeout", "keepAliveTimeout",
-            "shutdownTimeout",
+            "shutdownTimeout", "redisURL", "clusterStatusInterval", "cookie",
         ])
         #expect(Set(try #require(sample["cors"]?.objectValue).keys) == ["_comment", "origin", "credentials"])
     }
