@@ -10,7 +10,22 @@ enum BenchRunner {
     ///   - log: progress lines (to standard error in `run`).
     static func run(url: String, serverPID: Int32?, parameters: ScenarioParameters,
                     log: @Sendable (String) -> Void = { logErr($0) }) async throws -> BenchResult {
+        try await run(url: url, serverPIDs: serverPID.map { [$0] } ?? [], parameters: parameters, log: log)
+    }
+
+    /// The same with several server processes (e.g. the nodes of a cluster): their CPU time and RSS
+    /// are summed, and reported per process in `servers`.
+    static func run(url: String, serverPIDs: [Int32], parameters: ScenarioParameters,
+                    log: @Sendable (String) -> Void = { logErr($0) }) async throws -> BenchResult {
         let server = try ServerURL(parsing: url)
+        if let publisher = parameters.publisherURL {
+            guard parameters.scenario == .fanout else { throw BenchError.usage("--publisher-url is for the fanout scenario") }
+            _ = try ServerURL(parsing: publisher)
+        }
+        if !parameters.alsoURLs.isEmpty {
+            guard parameters.scenario != .polling else { throw BenchError.usage("several --url are for the WebSocket scenarios") }
+            for other in parameters.alsoURLs { _ = try ServerURL(parsing: other) }
+        }
         var p = parameters
         guard p.clients >= 1 else { throw BenchError.usage("--clients must be at least 1") }
         p.processes = max(1, min(p.processes, p.clients))
@@ -34,10 +49,12 @@ enum BenchRunner {
             log("client pinned to CPU \(cpu) (\(n) threads)")
         }
         if let cpu = p.pinServer {
-            guard let pid = serverPID else { throw BenchError.usage("--pin-server needs --server-pid") }
-            savedMasks += Affinity.save(pid: pid)
-            let n = try Affinity.pin(pid: pid, cpus: [cpu])
-            log("server pinned to CPU \(cpu) (\(n) threads; the same as: taskset -a -p -c \(cpu) \(pid))")
+            guard !serverPIDs.isEmpty else { throw BenchError.usage("--pin-server needs --server-pid") }
+            for pid in serverPIDs {
+                savedMasks += Affinity.save(pid: pid)
+                let n = try Affinity.pin(pid: pid, cpus: [cpu])
+                log("server pinned to CPU \(cpu) (\(n) threads; the same as: taskset -a -p -c \(cpu) \(pid))")
+            }
         }
         let threads = p.resolvedThreads
 
@@ -63,7 +80,7 @@ enum BenchRunner {
         let all = handles
 
         do {
-            let result = try await measure(server: server, serverPID: serverPID, parameters: p, threads: threads,
+            let result = try await measure(server: server, serverPIDs: serverPIDs, parameters: p, threads: threads,
                                            handles: all, log: log)
             for handle in all { await handle.shutdown() }
             return result
@@ -73,9 +90,15 @@ enum BenchRunner {
         }
     }
 
-    private static func measure(server: ServerURL, serverPID: Int32?, parameters p: ScenarioParameters, threads: Int,
+    private static func measure(server: ServerURL, serverPIDs: [Int32], parameters p: ScenarioParameters, threads: Int,
                                 handles: [WorkerHandle], log: @Sendable (String) -> Void) async throws -> BenchResult {
-        let rssBefore = serverPID.flatMap { ProcStats.rssKB(pid: $0) }
+        // Summed over every server process; nil when there is none or one cannot be read.
+        func sum<T: AdditiveArithmetic>(_ values: [T?]) -> T? {
+            if values.isEmpty || values.contains(where: { $0 == nil }) { return nil }
+            return values.reduce(T.zero) { $0 + $1! }
+        }
+        let rssBeforeEach = serverPIDs.map { ProcStats.rssKB(pid: $0) }
+        let rssBefore = sum(rssBeforeEach)
 
         // Setup: connect (and join) every client.
         let setupStart = monotonicNanos()
@@ -87,16 +110,16 @@ enum BenchRunner {
                        Double(monotonicNanos() - setupStart) / 1e9, failed))
             if connected == 0 { throw BenchError.protocolError("no client could connect to \(server.description)") }
         }
-        var rssAfter: Int?
+        var rssAfterEach: [Int?] = []
         if p.scenario == .idle {
             try await Task.sleep(nanoseconds: UInt64(p.settle * 1e9))
-            rssAfter = serverPID.flatMap { ProcStats.rssKB(pid: $0) }
+            rssAfterEach = serverPIDs.map { ProcStats.rssKB(pid: $0) }
         } else if p.scenario != .connect {
             try await Task.sleep(nanoseconds: 300_000_000)  // let the server finish the setup work
         }
 
         // Measured phase.
-        let serverCPU0 = serverPID.flatMap { ProcStats.cpuSeconds(pid: $0) }
+        let serverCPU0Each = serverPIDs.map { ProcStats.cpuSeconds(pid: $0) }
         let t0 = monotonicNanos()
         _ = try await forEach(handles) { try await $0.go() }
         if p.scenario != .connect {
@@ -106,7 +129,9 @@ enum BenchRunner {
         let published = try await forEach(handles) { try await $0.stop() }.reduce(0, +)
         let results = try await forEach(handles) { try await $0.finish(published: published) }
         let t1 = monotonicNanos()
-        let serverCPU1 = serverPID.flatMap { ProcStats.cpuSeconds(pid: $0) }
+        let serverCPU1Each = serverPIDs.map { ProcStats.cpuSeconds(pid: $0) }
+        if p.scenario != .idle { rssAfterEach = serverPIDs.map { ProcStats.rssKB(pid: $0) } }
+        let rssAfter = p.scenario == .idle ? sum(rssAfterEach) : nil
 
         var merged = WorkerResult()
         var connectH = LatencyHistogram(), rttH = LatencyHistogram(), fanoutH = LatencyHistogram()
@@ -118,7 +143,10 @@ enum BenchRunner {
         }
 
         let wall = Double(t1 - t0) / 1e9
-        let serverCPU: Double? = (serverCPU0 != nil && serverCPU1 != nil) ? max(0, serverCPU1! - serverCPU0!) : nil
+        let serverCPUEach: [Double?] = zip(serverCPU0Each, serverCPU1Each).map { a, b in
+            (a != nil && b != nil) ? max(0, b! - a!) : nil
+        }
+        let serverCPU = sum(serverCPUEach)
         let clientCPU = merged.cpuSeconds
         let cpus = ProcStats.onlineCPUs
 
@@ -191,7 +219,11 @@ enum BenchRunner {
         }
 
         let parameters = BenchResult.Parameters(
-            url: server.description, serverPid: serverPID, clients: p.clients, rate: p.rate, duration: p.duration,
+            url: server.description, serverPid: serverPIDs.first,
+            serverPids: serverPIDs.count > 1 ? serverPIDs : nil,
+            publisherUrl: p.publisherURL.flatMap { try? ServerURL(parsing: $0).description },
+            alsoUrls: p.alsoURLs.isEmpty ? nil : p.alsoURLs.compactMap { try? ServerURL(parsing: $0).description },
+            clients: p.clients, rate: p.rate, duration: p.duration,
             size: p.size, window: p.scenario == .fanout ? p.window : nil,
             sampleEvery: p.scenario == .fanout ? Int(UInt64(max(1, p.sampleEvery)).nextPowerOfTwo) : nil,
             concurrency: p.concurrency, processes: p.processes, threadsPerProcess: threads,
@@ -201,7 +233,12 @@ enum BenchRunner {
         return BenchResult(
             scenario: p.scenario, parameters: parameters, figures: f,
             clientCpuS: round3(clientCPU), serverCpuS: serverCPU.map(round3),
-            cpuShare: CPUShare(client: round3(clientCPU / capacity), server: serverCPU.map { round3($0 / capacity) }))
+            cpuShare: CPUShare(client: round3(clientCPU / capacity), server: serverCPU.map { round3($0 / capacity) }),
+            servers: serverPIDs.count > 1 ? serverPIDs.indices.map { i in
+                ServerUsage(pid: serverPIDs[i], cpuS: serverCPUEach[i].map(round3),
+                            cores: serverCPUEach[i].map { round3($0 / wall) },
+                            rssBeforeKb: rssBeforeEach[i], rssAfterKb: i < rssAfterEach.count ? rssAfterEach[i] : nil)
+            } : nil)
     }
 
     private static func spanSeconds(_ r: WorkerResult) -> Double? {

@@ -23,17 +23,24 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run one scenario against one server and print its figures.")
 
-    @Option(help: "The server, http://host:port (path /socket.io/ unless given).") var url: String
-    @Option(help: "PID of the server, for its CPU time and RSS (/proc).") var serverPid: Int32?
+    @Option(help: "The server, http://host:port (path /socket.io/ unless given). Repeat it to spread the WebSocket clients over several servers (client i on URL i mod count; e.g. the nodes of a cluster).")
+    var url: [String]
+    @Option(help: "PID of the server, for its CPU time and RSS (/proc). Repeat it for several processes (e.g. the nodes of a cluster): their CPU and RSS are summed, and listed per process in --json (servers).")
+    var serverPid: [Int32] = []
+    @Option(help: "fanout: the server the publisher connects to (default: --url), e.g. another node of a cluster; the subscribers connect to --url.")
+    var publisherUrl: String?
     @Flag(help: "Print exactly one JSON object.") var json = false
     @OptionGroup var options: RunOptions
 
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
-        let p = try options.parameters()
+        var p = try options.parameters()
+        p.publisherURL = publisherUrl
+        guard let first = url.first else { throw ValidationError("--url is required") }
+        p.alsoURLs = Array(url.dropFirst())
         let result: BenchResult
         do {
-            result = try await BenchRunner.run(url: url, serverPID: serverPid, parameters: p)
+            result = try await BenchRunner.run(url: first, serverPIDs: serverPid, parameters: p)
         } catch BenchError.usage(let message) {
             throw ValidationError(message)
         } catch let error as BenchError {

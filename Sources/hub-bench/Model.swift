@@ -47,6 +47,13 @@ struct ScenarioParameters: Codable, Sendable {
     var settle: Double = 2
     /// Seconds to wait for outstanding acks / fan-out deliveries after the load stops.
     var drainTimeout: Double = 10
+    /// fanout: the server the publisher (global client 0) connects to, when it is not the one the
+    /// subscribers use (e.g. another node of a cluster); nil = the run's URL.
+    var publisherURL: String?
+    /// WebSocket scenarios: more servers for the clients (e.g. the nodes of a cluster). Client i
+    /// connects to `[url] + alsoURLs` at i mod (1 + count); the fan-out publisher to `publisherURL`
+    /// or the run's URL. Empty = every client on the run's URL.
+    var alsoURLs: [String] = []
 
     init(scenario: Scenario) {
         self.scenario = scenario
@@ -147,6 +154,16 @@ struct Figures: Codable, Sendable {
     var clientCpuUsPerRoundTrip: Double?
 }
 
+/// One server process's share of a run with several `--server-pid`s.
+struct ServerUsage: Codable, Sendable {
+    var pid: Int32
+    /// CPU seconds (utime + stime) during the measured phase.
+    var cpuS: Double?
+    var cores: Double?
+    var rssBeforeKb: Int?
+    var rssAfterKb: Int?
+}
+
 struct CPUShare: Codable, Sendable {
     /// Share of the machine's CPU time (online CPUs × wall time) each side used while measuring.
     var client: Double
@@ -158,6 +175,12 @@ struct BenchResult: Codable, Sendable {
     struct Parameters: Codable, Sendable {
         var url: String
         var serverPid: Int32?
+        /// Every `--server-pid` when more than one was given (CPU and RSS are summed over them).
+        var serverPids: [Int32]?
+        /// fanout: where the publisher connected, when `--publisher-url` was given.
+        var publisherUrl: String?
+        /// The other `--url`s the clients were spread over (client i on URL i mod count).
+        var alsoUrls: [String]?
         var clients: Int
         var rate: Double
         var duration: Double
@@ -180,6 +203,8 @@ struct BenchResult: Codable, Sendable {
     var clientCpuS: Double
     var serverCpuS: Double?
     var cpuShare: CPUShare
+    /// Per server process, when more than one `--server-pid` was given.
+    var servers: [ServerUsage]?
 
     func jsonString(pretty: Bool = false) -> String {
         let encoder = JSONEncoder()

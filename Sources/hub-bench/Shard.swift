@@ -12,6 +12,13 @@ struct WorkerConfig: Sendable {
     let bindAddresses: [SocketAddress]
     /// The WebSocket upgrade request.
     let upgradeRequest: ByteBuffer
+    /// fanout: where the publisher connects, and its upgrade request (the server's unless
+    /// `publisherURL` is set).
+    let publisherAddress: SocketAddress
+    let publisherUpgradeRequest: ByteBuffer
+    /// WebSocket clients: the servers they are spread over (client i on i mod count), with their
+    /// upgrade requests; the run's server first.
+    let clientTargets: [(address: SocketAddress, upgrade: ByteBuffer)]
     /// `["bench:echo",{"pad":"…"}]`: an echo is "42" + ack id + this.
     let echoTail: ByteBuffer
     /// `","pad":"…"}]`: a publish ends with this.
@@ -20,6 +27,17 @@ struct WorkerConfig: Sendable {
     let pollingPath: String
     let sampleMask: UInt64
     let sampleEvery: UInt64
+
+    /// The WebSocket upgrade request for `server`.
+    static func upgrade(_ server: ServerURL) -> ByteBuffer {
+        let hostHeader = server.host.contains(":") ? "[\(server.host)]:\(server.port)" : "\(server.host):\(server.port)"
+        var upgrade = ByteBufferAllocator().buffer(capacity: 256)
+        upgrade.writeString("GET \(server.path)?EIO=4&transport=websocket HTTP/1.1\r\n")
+        upgrade.writeString("Host: \(hostHeader)\r\n")
+        upgrade.writeString("Upgrade: websocket\r\nConnection: Upgrade\r\n")
+        upgrade.writeString("Sec-WebSocket-Key: aHViLWJlbmNoLWtleS0wMQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        return upgrade
+    }
 
     init(parameters: ScenarioParameters, server: ServerURL) throws {
         self.parameters = parameters
@@ -30,12 +48,21 @@ struct WorkerConfig: Sendable {
         self.hostHeader = hostHeader
         self.pollingPath = server.path + "?EIO=4&transport=polling"
 
-        var upgrade = ByteBufferAllocator().buffer(capacity: 256)
-        upgrade.writeString("GET \(server.path)?EIO=4&transport=websocket HTTP/1.1\r\n")
-        upgrade.writeString("Host: \(hostHeader)\r\n")
-        upgrade.writeString("Upgrade: websocket\r\nConnection: Upgrade\r\n")
-        upgrade.writeString("Sec-WebSocket-Key: aHViLWJlbmNoLWtleS0wMQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-        self.upgradeRequest = upgrade
+        self.upgradeRequest = Self.upgrade(server)
+        if let text = parameters.publisherURL {
+            let publisher = try ServerURL(parsing: text)
+            self.publisherAddress = try SocketAddress.makeAddressResolvingHost(publisher.host, port: publisher.port)
+            self.publisherUpgradeRequest = Self.upgrade(publisher)
+        } else {
+            self.publisherAddress = serverAddress
+            self.publisherUpgradeRequest = upgradeRequest
+        }
+        var targets = [(address: serverAddress, upgrade: upgradeRequest)]
+        for text in parameters.alsoURLs {
+            let other = try ServerURL(parsing: text)
+            targets.append((try SocketAddress.makeAddressResolvingHost(other.host, port: other.port), Self.upgrade(other)))
+        }
+        self.clientTargets = targets
 
         // The echoed object {"pad":"…"} is `size` bytes.
         var echo = ByteBufferAllocator().buffer(capacity: parameters.size + 32)
@@ -147,7 +174,8 @@ final class Shard: @unchecked Sendable {
                     return channel.eventLoop.makeFailedFuture(error)
                 }
             }
-            .connect(to: config.serverAddress)
+            .connect(to: isPublisher ? config.publisherAddress
+                     : config.clientTargets[globalIndex % config.clientTargets.count].address)
         connect.whenFailure { error in ready.fail(error) }
         return ready.futureResult
     }

@@ -64,7 +64,10 @@ final class WSClient: ChannelInboundHandler, EchoSender, @unchecked Sendable {  
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        context.writeAndFlush(wrapOutboundOut(shard.config.upgradeRequest), promise: nil)
+        let config = shard.config
+        let upgrade = isPublisher ? config.publisherUpgradeRequest
+            : config.clientTargets[globalIndex % config.clientTargets.count].upgrade
+        context.writeAndFlush(wrapOutboundOut(upgrade), promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -71,6 +71,35 @@ final class HubBenchSmokeTests: XCTestCase {
         }
     }
 
+    /// `--publisher-url` sends the publisher to another server and `--server-pid` twice sums both.
+    /// Two hubs without a shared adapter: the publisher (on B) gets only its own copies, so the
+    /// subscribers on A miss every message — which shows the publisher really connected to B.
+    func testFanoutPublisherOnAnotherServerTwoPIDs() throws {
+        try withServer { urlA, pidA in
+            try withServer { urlB, pidB in
+                let r = try hubBench(["run", "--url", urlA, "--publisher-url", urlB, "--scenario", "fanout",
+                                      "--server-pid", "\(pidA)", "--server-pid", "\(pidB)", "--json",
+                                      "--clients", "6", "--duration", "1", "--window", "4", "--drain-timeout", "0.5"],
+                                     name: "fanout-publisher-url")
+                let f = try figures(r)
+                let published = f["published"] as? Int ?? 0
+                XCTAssertGreaterThan(published, 0)
+                XCTAssertEqual(f["subscribers"] as? Int, 6)
+                XCTAssertEqual(f["deliveries"] as? Int, published, "only the publisher's own copies (on B)")
+                XCTAssertEqual(f["lost"] as? Int, published * 5)
+                let params = try XCTUnwrap(r["parameters"] as? [String: Any])
+                XCTAssertEqual(params["publisher_url"] as? String, urlB + "/socket.io/")
+                XCTAssertEqual(params["server_pids"] as? [Int], [Int(pidA), Int(pidB)])
+                let servers = try XCTUnwrap(r["servers"] as? [[String: Any]])
+                XCTAssertEqual(servers.map { $0["pid"] as? Int }, [Int(pidA), Int(pidB)])
+                let each = servers.compactMap { $0["cpu_s"] as? Double }
+                XCTAssertEqual(each.count, 2)
+                let total = try XCTUnwrap(r["server_cpu_s"] as? Double)
+                XCTAssertEqual(total, each.reduce(0, +), accuracy: 0.0021)
+            }
+        }
+    }
+
     func testPolling() throws {
         try withServer { url, pid in
             let r = try bench(url, pid, "polling", ["--clients", "6", "--rate", "10", "--duration", "1"])
