@@ -22,9 +22,9 @@ enum BenchRunner {
             guard parameters.scenario == .fanout else { throw BenchError.usage("--publisher-url is for the fanout scenario") }
             _ = try ServerURL(parsing: publisher)
         }
-        if !parameters.alsoURLs.isEmpty {
+        if !parameters.alsoUrls.isEmpty {
             guard parameters.scenario != .polling else { throw BenchError.usage("several --url are for the WebSocket scenarios") }
-            for other in parameters.alsoURLs { _ = try ServerURL(parsing: other) }
+            for other in parameters.alsoUrls { _ = try ServerURL(parsing: other) }
         }
         var p = parameters
         guard p.clients >= 1 else { throw BenchError.usage("--clients must be at least 1") }
@@ -222,7 +222,7 @@ enum BenchRunner {
             url: server.description, serverPid: serverPIDs.first,
             serverPids: serverPIDs.count > 1 ? serverPIDs : nil,
             publisherUrl: p.publisherURL.flatMap { try? ServerURL(parsing: $0).description },
-            alsoUrls: p.alsoURLs.isEmpty ? nil : p.alsoURLs.compactMap { try? ServerURL(parsing: $0).description },
+            alsoUrls: p.alsoUrls.isEmpty ? nil : p.alsoUrls.compactMap { try? ServerURL(parsing: $0).description },
             clients: p.clients, rate: p.rate, duration: p.duration,
             size: p.size, window: p.scenario == .fanout ? p.window : nil,
             sampleEvery: p.scenario == .fanout ? Int(UInt64(max(1, p.sampleEvery)).nextPowerOfTwo) : nil,

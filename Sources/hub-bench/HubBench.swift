@@ -37,7 +37,7 @@ struct RunCommand: AsyncParsableCommand {
         var p = try options.parameters()
         p.publisherURL = publisherUrl
         guard let first = url.first else { throw ValidationError("--url is required") }
-        p.alsoURLs = Array(url.dropFirst())
+        p.alsoUrls = Array(url.dropFirst())
         let result: BenchResult
         do {
             result = try await BenchRunner.run(url: first, serverPIDs: serverPid, parameters: p)

@@ -51,9 +51,9 @@ struct ScenarioParameters: Codable, Sendable {
     /// subscribers use (e.g. another node of a cluster); nil = the run's URL.
     var publisherURL: String?
     /// WebSocket scenarios: more servers for the clients (e.g. the nodes of a cluster). Client i
-    /// connects to `[url] + alsoURLs` at i mod (1 + count); the fan-out publisher to `publisherURL`
+    /// connects to `[url] + alsoUrls` at i mod (1 + count); the fan-out publisher to `publisherURL`
     /// or the run's URL. Empty = every client on the run's URL.
-    var alsoURLs: [String] = []
+    var alsoUrls: [String] = []
 
     init(scenario: Scenario) {
         self.scenario = scenario

@@ -58,7 +58,7 @@ struct WorkerConfig: Sendable {
             self.publisherUpgradeRequest = upgradeRequest
         }
         var targets = [(address: serverAddress, upgrade: upgradeRequest)]
-        for text in parameters.alsoURLs {
+        for text in parameters.alsoUrls {
             let other = try ServerURL(parsing: text)
             targets.append((try SocketAddress.makeAddressResolvingHost(other.host, port: other.port), Self.upgrade(other)))
         }
