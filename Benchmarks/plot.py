@@ -26,6 +26,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from tables import chosen_commit  # noqa: E402  (one rule for which hub commit a figure shows)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "results")
 IMAGES = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, "..", "Docs", "images")
@@ -60,21 +62,6 @@ PLOTS = {
         ("rss", "idle: server RSS per WebSocket connection", [("server_rss_per_connection_kb", "", "-")], "KB", True),
     ],
 }
-
-
-def chosen_commit(paths):
-    """The hub commit to show: $HUB_COMMIT, else the one most result files were taken with (hub runs
-    of other commits, e.g. a re-run of the hub side, are left out so that rows never mix builds)."""
-    if os.environ.get("HUB_COMMIT"):
-        return os.environ["HUB_COMMIT"]
-    counts = {}
-    for path in paths:
-        try:
-            commit = json.load(open(path)).get("hub_commit")
-        except (json.JSONDecodeError, OSError, AttributeError):
-            continue
-        counts[commit] = counts.get(commit, 0) + 1
-    return max(counts, key=counts.get) if counts else None
 
 
 def load(results_dir):
