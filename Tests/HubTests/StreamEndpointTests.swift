@@ -8,6 +8,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
 import SocketIO
+import TestSupport
 import Testing
 
 /// The /stream gateway end to end: a real ``HTTPServer`` on 127.0.0.1 serving `hub.endpoints`, and
@@ -357,7 +358,7 @@ import Testing
                     close = StreamTestClose(code: code, reason: reason)
                     break reading
                 }
-            } catch StreamTestError.connectionClosed {
+            } catch TestClientError.connectionClosed {
                 break reading
             }
         }
@@ -424,7 +425,7 @@ private struct StreamFixture {
     func authenticated(roles: Set<Role>, rooms: Set<String>? = nil) async throws -> StreamTestSocket {
         let socket = try await self.connect("/stream?token=\(self.token("tester", roles: roles, rooms: rooms))")
         let message = try await socket.nextJSON()
-        guard message["type"] == "authenticated" else { throw StreamTestError.unexpected("\(message)") }
+        guard message["type"] == "authenticated" else { throw TestClientError.unexpected("\(message)") }
         return socket
     }
 
@@ -436,89 +437,8 @@ private struct StreamFixture {
 
 // MARK: - Minimal NIO clients (after Tests/EngineIOTests/Support/TestClients.swift)
 
-private enum StreamTestError: Error {
-    case timedOut(String)
-    case connectionClosed
-    case unexpected(String)
-}
-
 /// The guard on every wait: only bounds a hang.
 private let streamTestTimeout = TimeAmount.seconds(10)
-
-/// A thread-safe FIFO that handlers push into and one test task reads from, each read bounded by
-/// ``streamTestTimeout``. After ``finish()`` buffered elements are still delivered, then reads throw.
-private final class StreamTestAsyncQueue<Element: Sendable>: Sendable {
-    private struct State {
-        var buffer: [Element] = []
-        var finished = false
-        var waiter: (id: Int, continuation: CheckedContinuation<Element, any Error>)?
-        var nextWaiterID = 0
-    }
-
-    private enum Dequeue {
-        case element(Element)
-        case closed
-        case waiting(Int)
-    }
-
-    private let state = NIOLockedValueBox(State())
-    private let timerLoop: EventLoop = MultiThreadedEventLoopGroup.singleton.any()
-
-    func push(_ element: Element) {
-        let waiter = self.state.withLockedValue { state -> CheckedContinuation<Element, any Error>? in
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return waiter.continuation
-            }
-            state.buffer.append(element)
-            return nil
-        }
-        waiter?.resume(returning: element)
-    }
-
-    func finish() {
-        let waiter = self.state.withLockedValue { state -> CheckedContinuation<Element, any Error>? in
-            state.finished = true
-            defer { state.waiter = nil }
-            return state.waiter?.continuation
-        }
-        waiter?.resume(throwing: StreamTestError.connectionClosed)
-    }
-
-    func next(_ what: String) async throws -> Element {
-        try await withCheckedThrowingContinuation { continuation in
-            let outcome = self.state.withLockedValue { state -> Dequeue in
-                if !state.buffer.isEmpty { return .element(state.buffer.removeFirst()) }
-                if state.finished { return .closed }
-                precondition(state.waiter == nil, "one reader at a time")
-                state.nextWaiterID += 1
-                state.waiter = (state.nextWaiterID, continuation)
-                return .waiting(state.nextWaiterID)
-            }
-            switch outcome {
-            case .element(let element): continuation.resume(returning: element)
-            case .closed: continuation.resume(throwing: StreamTestError.connectionClosed)
-            case .waiting(let id):
-                self.timerLoop.scheduleTask(in: streamTestTimeout) {
-                    let waiter = self.state.withLockedValue { state -> CheckedContinuation<Element, any Error>? in
-                        guard let waiter = state.waiter, waiter.id == id else { return nil }
-                        state.waiter = nil
-                        return waiter.continuation
-                    }
-                    waiter?.resume(throwing: StreamTestError.timedOut(what))
-                }
-            }
-        }
-    }
-}
-
-private func withStreamTestTimeout<Value: Sendable>(_ future: EventLoopFuture<Value>, _ what: String) async throws -> Value {
-    let promise = future.eventLoop.makePromise(of: Value.self)
-    future.cascade(to: promise)
-    let timer = future.eventLoop.scheduleTask(in: streamTestTimeout) { promise.fail(StreamTestError.timedOut(what)) }
-    defer { timer.cancel() }
-    return try await promise.futureResult.get()
-}
 
 /// A close frame's status code and reason.
 private struct StreamTestClose: Equatable {
@@ -550,9 +470,9 @@ private enum StreamTestMessage: Sendable, Equatable {
 
 private final class StreamTestFrameCollector: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
-    private let messages: StreamTestAsyncQueue<StreamTestMessage>
+    private let messages: TestAsyncQueue<StreamTestMessage>
 
-    init(messages: StreamTestAsyncQueue<StreamTestMessage>) {
+    init(messages: TestAsyncQueue<StreamTestMessage>) {
         self.messages = messages
     }
 
@@ -605,7 +525,7 @@ private final class StreamTestHandshake: ChannelInboundHandler {
         guard let end = view.firstRange(of: Array("\r\n\r\n".utf8)) else { return }
         let headText = String(decoding: view[..<end.lowerBound], as: UTF8.self)
         guard headText.hasPrefix("HTTP/1.1 101") else {
-            self.upgraded.fail(StreamTestError.unexpected("upgrade refused: \(headText)"))
+            self.upgraded.fail(TestClientError.unexpected("upgrade refused: \(headText)"))
             return context.close(promise: nil)
         }
         self.isUpgraded = true
@@ -617,7 +537,7 @@ private final class StreamTestHandshake: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.upgraded.fail(StreamTestError.connectionClosed)
+        self.upgraded.fail(TestClientError.connectionClosed)
         context.fireChannelInactive()
     }
 }
@@ -625,15 +545,15 @@ private final class StreamTestHandshake: ChannelInboundHandler {
 /// A client WebSocket: frames it sends are masked; frames it receives are queued.
 private final class StreamTestSocket: Sendable {
     let channel: Channel
-    private let messages: StreamTestAsyncQueue<StreamTestMessage>
+    private let messages: TestAsyncQueue<StreamTestMessage>
 
-    private init(channel: Channel, messages: StreamTestAsyncQueue<StreamTestMessage>) {
+    private init(channel: Channel, messages: TestAsyncQueue<StreamTestMessage>) {
         self.channel = channel
         self.messages = messages
     }
 
     static func connect(to address: SocketAddress, uri: String) async throws -> StreamTestSocket {
-        let messages = StreamTestAsyncQueue<StreamTestMessage>()
+        let messages = TestAsyncQueue<StreamTestMessage>()
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let upgraded = loop.makePromise(of: Void.self)
         let connect = ClientBootstrap(group: loop)
@@ -648,9 +568,9 @@ private final class StreamTestSocket: Sendable {
                 }
             }
             .connect(to: address)
-        let channel = try await withStreamTestTimeout(connect, "connecting")
+        let channel = try await awaitWithTimeout(connect, timeout: streamTestTimeout, "connecting")
         do {
-            try await withStreamTestTimeout(upgraded.futureResult, "the upgrade of \(uri)")
+            try await awaitWithTimeout(upgraded.futureResult, timeout: streamTestTimeout, "the upgrade of \(uri)")
         } catch {
             try? await channel.close()
             throw error
@@ -679,12 +599,12 @@ private final class StreamTestSocket: Sendable {
     }
 
     func next() async throws -> StreamTestMessage {
-        try await self.messages.next("a WebSocket frame")
+        try await self.messages.next(timeout: streamTestTimeout, "a WebSocket frame")
     }
 
     func nextText() async throws -> String {
         let message = try await self.next()
-        guard case .text(let text) = message else { throw StreamTestError.unexpected("expected a text frame, got \(message)") }
+        guard case .text(let text) = message else { throw TestClientError.unexpected("expected a text frame, got \(message)") }
         return text
     }
 
@@ -694,7 +614,7 @@ private final class StreamTestSocket: Sendable {
 
     func nextClose() async throws -> StreamTestClose? {
         let message = try await self.next()
-        guard case .close(let code, let reason) = message else { throw StreamTestError.unexpected("expected a close frame, got \(message)") }
+        guard case .close(let code, let reason) = message else { throw TestClientError.unexpected("expected a close frame, got \(message)") }
         return StreamTestClose(code: code, reason: reason)
     }
 
@@ -702,11 +622,11 @@ private final class StreamTestSocket: Sendable {
     func subscribe(_ text: String) async throws {
         self.send(text: text)
         let answer = try await self.nextJSON()
-        guard answer["type"] == "subscribed" else { throw StreamTestError.unexpected("\(answer)") }
+        guard answer["type"] == "subscribed" else { throw TestClientError.unexpected("\(answer)") }
     }
 
     func waitForClose() async throws {
-        try await withStreamTestTimeout(self.channel.closeFuture, "the WebSocket to close")
+        try await awaitWithTimeout(self.channel.closeFuture, timeout: streamTestTimeout, "the WebSocket to close")
     }
 
     func close() async {
@@ -725,7 +645,7 @@ private struct StreamTestHTTPResponse: Sendable {
 
     /// Sends one request on a fresh connection and returns the response.
     static func request(_ method: HTTPMethod, _ uri: String, to address: SocketAddress) async throws -> StreamTestHTTPResponse {
-        let responses = StreamTestAsyncQueue<StreamTestHTTPResponse>()
+        let responses = TestAsyncQueue<StreamTestHTTPResponse>()
         let connect = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -734,23 +654,23 @@ private struct StreamTestHTTPResponse: Sendable {
                 }
             }
             .connect(to: address)
-        let channel = try await withStreamTestTimeout(connect, "connecting")
+        let channel = try await awaitWithTimeout(connect, timeout: streamTestTimeout, "connecting")
         var headers: HTTPHeaders = ["Host": "localhost"]
         if method == .POST { headers.add(name: "Content-Length", value: "0") }
         channel.write(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: headers)),
                       promise: nil)
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
         defer { channel.close(promise: nil) }
-        return try await responses.next("an HTTP response")
+        return try await responses.next(timeout: streamTestTimeout, "an HTTP response")
     }
 
     private final class Collector: ChannelInboundHandler {
         typealias InboundIn = HTTPClientResponsePart
-        private let responses: StreamTestAsyncQueue<StreamTestHTTPResponse>
+        private let responses: TestAsyncQueue<StreamTestHTTPResponse>
         private var head: HTTPResponseHead?
         private var body = ByteBuffer()
 
-        init(responses: StreamTestAsyncQueue<StreamTestHTTPResponse>) {
+        init(responses: TestAsyncQueue<StreamTestHTTPResponse>) {
             self.responses = responses
         }
 
