@@ -11,8 +11,9 @@
 #   --build-only  build, run nothing
 #
 # Seeds come from Fixtures/fuzz/<target>/ (read-only; regenerate with Tests/Fuzz/seeds.py). New
-# inputs libFuzzer finds go to Tests/Fuzz/.build/corpus/<target>/, crashes and failed invariants to
-# Tests/Fuzz/.build/artifacts/<target>/ (crash-<sha1>), which is printed; the script then exits 1.
+# inputs libFuzzer finds go to .build-fuzz/corpus/<target>/ (at the repository's top, outside Tests/ so
+# the dependency checkouts' own tests are not mistaken for ours), crashes and failed invariants to
+# .build-fuzz/artifacts/<target>/ (crash-<sha1>), which is printed; the script then exits 1.
 # Extra libFuzzer flags can be passed in FUZZ_FLAGS (e.g. FUZZ_FLAGS=-max_len=65536).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -47,9 +48,10 @@ while (($#)); do
 done
 ((${#targets[@]})) || targets=("${all[@]}")
 
-# One build directory per sanitizer set and configuration, so switching does not rebuild the other.
-scratch=".build"
-[[ "$configuration-$sanitize" == release-fuzzer,address ]] || scratch=".build-${configuration}-${sanitize//,/-}"
+# Everything the fuzzers build and find lives in $out, at the repository's top (git-ignored), with one
+# build directory per sanitizer set and configuration, so switching does not rebuild the other.
+out="../../.build-fuzz"
+scratch="$out/${configuration}-${sanitize//,/-}"
 build=(swift build -c "$configuration" --scratch-path "$scratch"
        -Xswiftc "-sanitize=$sanitize" -Xswiftc -parse-as-library)
 start=$SECONDS
@@ -61,19 +63,19 @@ bin="$(swift build -c "$configuration" --scratch-path "$scratch" --show-bin-path
 
 status=0
 for target in "${targets[@]}"; do
-  corpus=".build/corpus/$target"
-  artifacts=".build/artifacts/$target"
+  corpus="$out/corpus/$target"
+  artifacts="$out/artifacts/$target"
   mkdir -p "$corpus" "$artifacts"
   echo "== $target (${products[$target]}) ${limit[*]}"
   # ASan: no leak check (Swift's runtime metadata caches look like leaks at exit).
   rc=0
   ASAN_OPTIONS="detect_leaks=0:${ASAN_OPTIONS:-}" nice "$bin/${products[$target]}" \
     "${limit[@]}" -print_final_stats=1 -artifact_prefix="$artifacts/" ${FUZZ_FLAGS:-} \
-    "$corpus" "../../Fixtures/fuzz/$target" >".build/$target.log" 2>&1 || rc=$?
+    "$corpus" "../../Fixtures/fuzz/$target" >"$out/$target.log" 2>&1 || rc=$?
   grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|Done|stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)|==[0-9]+==ERROR|fuzz invariant|SUMMARY|Test unit written|artifact_prefix)' \
-    ".build/$target.log" || true
-  if ((rc)) || grep -qE '==ERROR|fuzz invariant failed|deadly signal' ".build/$target.log"; then
-    echo "run.sh: $target FAILED (exit $rc); see Tests/Fuzz/.build/$target.log and Tests/Fuzz/$artifacts/" >&2
+    "$out/$target.log" || true
+  if ((rc)) || grep -qE '==ERROR|fuzz invariant failed|deadly signal' "$out/$target.log"; then
+    echo "run.sh: $target FAILED (exit $rc); see .build-fuzz/$target.log and .build-fuzz/artifacts/$target/" >&2
     status=1
   fi
 done
