@@ -66,7 +66,11 @@ public final class Hub: Sendable {
         let socketIOConfiguration = Self.socketIOConfiguration(from: configuration)
         self.io = SocketIOServer(configuration: socketIOConfiguration, group: group, logger: logger,
                                  adapterFactory: cluster?.adapterFactory(recovery: socketIOConfiguration.connectionStateRecovery))
-        self.history = EventHistory(capacityPerRoom: configuration.historySize)
+        var historyBounds = EventHistory.Configuration(capacityPerRoom: configuration.historySize)
+        historyBounds.maxRooms = configuration.historyMaxRooms
+        historyBounds.maxBytes = configuration.historyMaxBytes
+        historyBounds.ttl = configuration.historyTTL > 0 ? .milliseconds(Int64(configuration.historyTTL)) : nil
+        self.history = EventHistory(configuration: historyBounds)
         self.eventRules = EventRules(userEvents: Set(configuration.userEvents.map { ExactName($0) }),
                                      ephemeralEvents: Set(configuration.ephemeralEvents.map { ExactName($0) }))
         self.stats = HubStats()
@@ -75,6 +79,7 @@ public final class Hub: Sendable {
                                             rules: self.eventRules, cluster: cluster)
         HubChannels(hub: self).install()
         self.startCluster()
+        self.startHistorySweep(on: group.any())
     }
 
     static func socketIOConfiguration(from configuration: HubConfiguration) -> SocketIOConfiguration {
@@ -100,6 +105,17 @@ public final class Hub: Sendable {
             socketIO.connectionStateRecovery = recovery
         }
         return socketIO
+    }
+
+    /// Drops idle room histories (`historyTTL`) every quarter TTL, at least every second and at most
+    /// every minute, for the hub's life.
+    private func startHistorySweep(on eventLoop: EventLoop) {
+        guard let ttl = self.history.configuration.ttl else { return }
+        let interval = TimeAmount.nanoseconds(min(max(ttl.nanoseconds / 4, 1_000_000_000), 60_000_000_000))
+        let history = self.history
+        eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            history.sweep()
+        }
     }
 
     static func cors(from configuration: HubConfiguration) -> CORSConfiguration? {

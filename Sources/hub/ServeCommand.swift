@@ -22,6 +22,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "maxHttpBufferSize in bytes (default 1000000).") var maxHttpBufferSize: Int?
     @Option(help: "HS256 secret for JWTs (or HUB_JWT_SECRET).") var jwtSecret: String?
     @Option(help: "Events kept per room (default 1000).") var historySize: Int?
+    @Option(help: "historyTTL in milliseconds: a room's history is dropped after this long without an event, 0 never (default 86400000).") var historyTTL: Int?
+    @Option(help: "maxRoomsPerSocket: rooms one socket may join (default 100).") var maxRoomsPerSocket: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String?
     @Option(help: "maxConnections: Engine.IO sessions open at once, 0 for no limit (default 100000).") var maxConnections: Int?
     @Option(name: .customLong("max-connections-per-ip"), help: "maxConnectionsPerIP: sessions per client address, 0 for no limit (default 0).") var maxConnectionsPerIP: Int?
@@ -44,6 +46,8 @@ struct ServeCommand: AsyncParsableCommand {
         overrides.maxHttpBufferSize = self.maxHttpBufferSize
         overrides.jwtSecret = self.jwtSecret
         overrides.historySize = self.historySize
+        overrides.historyTTL = self.historyTTL
+        overrides.maxRoomsPerSocket = self.maxRoomsPerSocket
         overrides.logLevel = self.logLevel
         overrides.bench = self.bench ? true : nil
         overrides.redisURL = self.redisURL

@@ -69,6 +69,10 @@ struct HubConfigurationTests {
         #expect(configuration.logLevel == "info")
         #expect(!configuration.bench)
         #expect(configuration.logConnections)
+        #expect(configuration.historyMaxRooms == 10_000)
+        #expect(configuration.historyMaxBytes == 256 << 20)
+        #expect(configuration.historyTTL == 86_400_000)
+        #expect(configuration.maxRoomsPerSocket == 100)
         #expect(configuration.userEvents == ["chat_message", "typing_indicator"])
         #expect(configuration.ephemeralEvents == ["message_delta", "typing_indicator"])
         try configuration.validate()
@@ -140,8 +144,13 @@ struct HubConfigurationTests {
             "HUB_MAX_HTTP_BUFFER_SIZE": "4096", "HUB_CONNECT_TIMEOUT": "700", "HUB_JWT_SECRET": Self.secret,
             "HUB_HISTORY_SIZE": "50", "HUB_MAX_DISCONNECTION_DURATION": "600", "HUB_STREAM_AUTH_TIMEOUT": "500",
             "HUB_LOG_LEVEL": "trace", "HUB_LOG_CONNECTIONS": "false", "HUB_USER_EVENTS": "chat_message, agent_request,",
-            "HUB_EPHEMERAL_EVENTS": "message.delta",
+            "HUB_EPHEMERAL_EVENTS": "message.delta", "HUB_HISTORY_MAX_ROOMS": "11", "HUB_HISTORY_MAX_BYTES": "12",
+            "HUB_HISTORY_TTL": "0", "HUB_MAX_ROOMS_PER_SOCKET": "13",
         ])
+        #expect(configuration.historyMaxRooms == 11)
+        #expect(configuration.historyMaxBytes == 12)
+        #expect(configuration.historyTTL == 0)
+        #expect(configuration.maxRoomsPerSocket == 13)
         #expect(!configuration.logConnections)
         #expect(configuration.userEvents == ["chat_message", "agent_request"])
         #expect(configuration.ephemeralEvents == ["message.delta"])
@@ -178,7 +187,11 @@ struct HubConfigurationTests {
         overrides.userEvents = ["user_input"]
         overrides.ephemeralEvents = ["TEXT_MESSAGE_CONTENT"]
         overrides.logConnections = false
+        overrides.historyTTL = 5
+        overrides.maxRoomsPerSocket = 6
         let configuration = try Self.load(overrides: overrides)
+        #expect(configuration.historyTTL == 5)
+        #expect(configuration.maxRoomsPerSocket == 6)
         #expect(configuration.userEvents == ["user_input"])
         #expect(configuration.ephemeralEvents == ["TEXT_MESSAGE_CONTENT"])
         #expect(!configuration.logConnections)
@@ -227,6 +240,7 @@ struct HubConfigurationTests {
             "historySize", "connectionStateRecovery", "streamAuthTimeout", "logLevel",
             "maxConnections", "maxConnectionsPerIP", "maxHeaderSize", "requestHeadTimeout", "keepAliveTimeout",
             "shutdownTimeout", "redisURL", "clusterStatusInterval", "cookie", "logConnections", "userEvents", "ephemeralEvents",
+            "historyMaxRooms", "historyMaxBytes", "historyTTL", "maxRoomsPerSocket",
         ])
         #expect(Set(try #require(sample["cors"]?.objectValue).keys) == ["_comment", "origin", "credentials"])
     }
@@ -246,8 +260,13 @@ struct HubConfigurationTests {
              "transports": ["websocket"], "allowUpgrades": false, "jwtSecret": null, "tokens": [],
              "historySize": 6, "connectionStateRecovery": {"maxDisconnectionDuration": 7},
              "streamAuthTimeout": 8, "logLevel": "warning", "logConnections": false,
-             "userEvents": ["agent_request"], "ephemeralEvents": []}
+             "userEvents": ["agent_request"], "ephemeralEvents": [], "historyMaxRooms": 9, "historyMaxBytes": 10,
+             "historyTTL": 11, "maxRoomsPerSocket": 12}
             """)
+        #expect(configuration.historyMaxRooms == 9)
+        #expect(configuration.historyMaxBytes == 10)
+        #expect(configuration.historyTTL == 11)
+        #expect(configuration.maxRoomsPerSocket == 12)
         #expect(!configuration.logConnections)
         #expect(configuration.userEvents == ["agent_request"])
         #expect(configuration.ephemeralEvents == [])
@@ -419,6 +438,10 @@ struct HubConfigurationTests {
         ("userEvents[1]", Self.defaults { c in c.userEvents = ["chat_message", "user_left"] }),
         ("userEvents[0]", Self.defaults { c in c.userEvents = [""] }),
         ("ephemeralEvents[0]", Self.defaults { c in c.ephemeralEvents = ["bad\nname"] }),
+        ("historyMaxRooms", Self.defaults { c in c.historyMaxRooms = 0 }),
+        ("historyMaxBytes", Self.defaults { c in c.historyMaxBytes = -1 }),
+        ("historyTTL", Self.defaults { c in c.historyTTL = -1 }),
+        ("maxRoomsPerSocket", Self.defaults { c in c.maxRoomsPerSocket = 0 }),
     ])
     func validateNamesTheKey(key: String, configuration: HubConfiguration) {
         let error = Self.configurationError { try configuration.validate() }

@@ -150,6 +150,12 @@ struct HubChannels {
             return
         }
         let isNew = !socket.rooms.contains(room)
+        // The socket's own room (its id) does not count.
+        if isNew, socket.rooms.count - 1 >= self.hub.configuration.maxRoomsPerSocket {
+            self.hub.metrics.recordLimitReached(.maxRoomsPerSocket)
+            ack?(["ok": false, "error": "too many rooms"])
+            return
+        }
         socket.join(room)
         ack?(["ok": true, "room": .string(room)])
         if isNew {

@@ -76,6 +76,10 @@ extension HubConfiguration {
             case "jwtSecret": self.jwtSecret = value.isNull ? nil : try Self.string(value, key)
             case "tokens": self.staticTokens = try Self.tokens(value, key)
             case "historySize": self.historySize = try Self.int(value, key)
+            case "historyMaxRooms": self.historyMaxRooms = try Self.int(value, key)
+            case "historyMaxBytes": self.historyMaxBytes = try Self.int(value, key)
+            case "historyTTL": self.historyTTL = try Self.int(value, key)
+            case "maxRoomsPerSocket": self.maxRoomsPerSocket = try Self.int(value, key)
             case "connectionStateRecovery": try self.apply(connectionStateRecovery: value)
             case "streamAuthTimeout": self.streamAuthTimeout = try Self.int(value, key)
             case "logLevel": self.logLevel = try Self.string(value, key)
@@ -192,6 +196,10 @@ extension HubConfiguration {
         if let connectTimeout = try int("HUB_CONNECT_TIMEOUT") { self.connectTimeout = connectTimeout }
         if let secret = value("HUB_JWT_SECRET") { self.jwtSecret = secret }
         if let historySize = try int("HUB_HISTORY_SIZE") { self.historySize = historySize }
+        if let rooms = try int("HUB_HISTORY_MAX_ROOMS") { self.historyMaxRooms = rooms }
+        if let bytes = try int("HUB_HISTORY_MAX_BYTES") { self.historyMaxBytes = bytes }
+        if let ttl = try int("HUB_HISTORY_TTL") { self.historyTTL = ttl }
+        if let rooms = try int("HUB_MAX_ROOMS_PER_SOCKET") { self.maxRoomsPerSocket = rooms }
         if let duration = try int("HUB_MAX_DISCONNECTION_DURATION") { self.maxDisconnectionDuration = duration }
         if let timeout = try int("HUB_STREAM_AUTH_TIMEOUT") { self.streamAuthTimeout = timeout }
         if let level = value("HUB_LOG_LEVEL") { self.logLevel = level }
@@ -228,6 +236,8 @@ extension HubConfiguration {
         if let size = overrides.maxHttpBufferSize { self.maxHttpBufferSize = size }
         if let jwtSecret = overrides.jwtSecret { self.jwtSecret = jwtSecret }
         if let historySize = overrides.historySize { self.historySize = historySize }
+        if let ttl = overrides.historyTTL { self.historyTTL = ttl }
+        if let rooms = overrides.maxRoomsPerSocket { self.maxRoomsPerSocket = rooms }
         if let logLevel = overrides.logLevel { self.logLevel = logLevel }
         if let bench = overrides.bench { self.bench = bench }
         if let url = overrides.redisURL { self.redisURL = url }

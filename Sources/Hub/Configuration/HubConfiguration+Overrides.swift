@@ -19,6 +19,10 @@ extension HubConfiguration {
         public var jwtSecret: String?
         /// `--history-size`.
         public var historySize: Int?
+        /// `--history-ttl`, in milliseconds.
+        public var historyTTL: Int?
+        /// `--max-rooms-per-socket`.
+        public var maxRoomsPerSocket: Int?
         /// `--log-level`.
         public var logLevel: String?
         /// `--bench`.

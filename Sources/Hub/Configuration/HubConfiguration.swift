@@ -37,6 +37,18 @@ public struct HubConfiguration: Sendable {
     public var staticTokens: [StaticToken] = []
     /// Events kept per room for history and replay. Default `1000`.
     public var historySize = 1000
+    /// The most rooms keeping a history at once; past it the least recently published-to rooms'
+    /// histories are dropped. Default `10000`.
+    public var historyMaxRooms = 10_000
+    /// The most bytes (an estimate) all kept events may take together; past it the least recently
+    /// published-to rooms' histories are dropped. Default `268435456` (256 MiB).
+    public var historyMaxBytes = 256 << 20
+    /// Milliseconds a room's history is kept without a new event (Centrifugo's `history_ttl`); `0`
+    /// keeps idle histories until a bound evicts them. Default `86400000` (24 h).
+    public var historyTTL = 86_400_000
+    /// The most rooms one socket may be in (its own room aside); a `join_room` past it is answered
+    /// `{"ok":false,"error":"too many rooms"}` (Centrifugo's `client_channel_limit`). Default `100`.
+    public var maxRoomsPerSocket = 100
     /// Milliseconds a disconnected client's state is kept for connection-state recovery.
     /// Default `120000` (socket.io's two minutes).
     public var maxDisconnectionDuration = 120_000
@@ -113,7 +125,8 @@ public struct HubConfiguration: Sendable {
     /// Checks every value; throws a ``HubConfigurationError`` naming the setting's file key.
     ///
     /// Rules: `host` non-empty; `port` in 0...65535; `path` starts with `/`; CORS origins
-    /// non-empty; durations in 1...2147483647 ms; `maxHttpBufferSize` and `historySize` at least 1;
+    /// non-empty; durations in 1...2147483647 ms (`historyTTL` may be 0); `maxHttpBufferSize`,
+    /// `historySize`, `historyMaxRooms`, `historyMaxBytes` and `maxRoomsPerSocket` at least 1;
     /// `transports` a non-empty list of distinct `polling` / `websocket`; `jwtSecret`, if set, at
     /// least 32 bytes; tokens with a `token` of at least 16 characters, distinct, and a non-empty
     /// `user`; `userEvents` and `ephemeralEvents` publishable event names (``EventRules``);
@@ -166,6 +179,13 @@ public struct HubConfiguration: Sendable {
         try self.validateCluster()
         guard self.historySize >= 1 else {
             throw fail("historySize", "must be at least 1, got \(self.historySize)")
+        }
+        for (key, value) in [("historyMaxRooms", self.historyMaxRooms), ("historyMaxBytes", self.historyMaxBytes),
+                             ("maxRoomsPerSocket", self.maxRoomsPerSocket)] where value < 1 {
+            throw fail(key, "must be at least 1, got \(value)")
+        }
+        guard (0...Self.maxDuration).contains(self.historyTTL) else {
+            throw fail("historyTTL", "must be between 0 (no TTL) and \(Self.maxDuration) milliseconds, got \(self.historyTTL)")
         }
 
         guard !self.transports.isEmpty else {
