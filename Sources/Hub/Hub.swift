@@ -28,6 +28,10 @@ public final class Hub: Sendable {
     public let broadcaster: EventBroadcaster
     /// Which events may be published, by whom, and which are kept in history.
     public let eventRules: EventRules
+    /// The publish API's per-principal rate limit.
+    let apiRateLimiter: PrincipalRateLimiter
+    /// The per-socket inbound rate limit.
+    let eventRateLimit: RateLimit
     /// The allowed origins (`cors`), for the Engine.IO endpoint, the HTTP API and the SSE gateway;
     /// `nil` when none are configured (no CORS headers).
     public let cors: CORSConfiguration?
@@ -61,6 +65,8 @@ public final class Hub: Sendable {
         self.logger = logger
         self.authenticator = TokenAuthenticator(jwtSecret: configuration.jwtSecret, staticTokens: tokens)
         self.cors = Self.cors(from: configuration)
+        self.apiRateLimiter = PrincipalRateLimiter(limit: RateLimit(rate: Double(configuration.apiRateLimit), burst: configuration.apiRateBurst))
+        self.eventRateLimit = RateLimit(rate: Double(configuration.eventRateLimit), burst: configuration.eventRateBurst)
         let cluster = Self.makeCluster(configuration: configuration, group: group, logger: logger)
         self.cluster = cluster
         let socketIOConfiguration = Self.socketIOConfiguration(from: configuration)

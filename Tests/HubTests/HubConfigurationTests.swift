@@ -73,6 +73,10 @@ struct HubConfigurationTests {
         #expect(configuration.historyMaxBytes == 256 << 20)
         #expect(configuration.historyTTL == 86_400_000)
         #expect(configuration.maxRoomsPerSocket == 100)
+        #expect(configuration.eventRateLimit == 200)
+        #expect(configuration.eventRateBurst == 400)
+        #expect(configuration.apiRateLimit == 1000)
+        #expect(configuration.apiRateBurst == 2000)
         #expect(configuration.userEvents == ["chat_message", "typing_indicator"])
         #expect(configuration.ephemeralEvents == ["message_delta", "typing_indicator"])
         try configuration.validate()
@@ -145,8 +149,13 @@ struct HubConfigurationTests {
             "HUB_HISTORY_SIZE": "50", "HUB_MAX_DISCONNECTION_DURATION": "600", "HUB_STREAM_AUTH_TIMEOUT": "500",
             "HUB_LOG_LEVEL": "trace", "HUB_LOG_CONNECTIONS": "false", "HUB_USER_EVENTS": "chat_message, agent_request,",
             "HUB_EPHEMERAL_EVENTS": "message.delta", "HUB_HISTORY_MAX_ROOMS": "11", "HUB_HISTORY_MAX_BYTES": "12",
-            "HUB_HISTORY_TTL": "0", "HUB_MAX_ROOMS_PER_SOCKET": "13",
+            "HUB_HISTORY_TTL": "0", "HUB_MAX_ROOMS_PER_SOCKET": "13", "HUB_EVENT_RATE_LIMIT": "14", "HUB_EVENT_RATE_BURST": "15",
+            "HUB_API_RATE_LIMIT": "16", "HUB_API_RATE_BURST": "17",
         ])
+        #expect(configuration.eventRateLimit == 14)
+        #expect(configuration.eventRateBurst == 15)
+        #expect(configuration.apiRateLimit == 16)
+        #expect(configuration.apiRateBurst == 17)
         #expect(configuration.historyMaxRooms == 11)
         #expect(configuration.historyMaxBytes == 12)
         #expect(configuration.historyTTL == 0)
@@ -189,7 +198,15 @@ struct HubConfigurationTests {
         overrides.logConnections = false
         overrides.historyTTL = 5
         overrides.maxRoomsPerSocket = 6
+        overrides.eventRateLimit = 7
+        overrides.eventRateBurst = 8
+        overrides.apiRateLimit = 9
+        overrides.apiRateBurst = 10
         let configuration = try Self.load(overrides: overrides)
+        #expect(configuration.eventRateLimit == 7)
+        #expect(configuration.eventRateBurst == 8)
+        #expect(configuration.apiRateLimit == 9)
+        #expect(configuration.apiRateBurst == 10)
         #expect(configuration.historyTTL == 5)
         #expect(configuration.maxRoomsPerSocket == 6)
         #expect(configuration.userEvents == ["user_input"])
@@ -241,6 +258,7 @@ struct HubConfigurationTests {
             "maxConnections", "maxConnectionsPerIP", "maxHeaderSize", "requestHeadTimeout", "keepAliveTimeout",
             "shutdownTimeout", "redisURL", "clusterStatusInterval", "cookie", "logConnections", "userEvents", "ephemeralEvents",
             "historyMaxRooms", "historyMaxBytes", "historyTTL", "maxRoomsPerSocket",
+            "eventRateLimit", "eventRateBurst", "apiRateLimit", "apiRateBurst",
         ])
         #expect(Set(try #require(sample["cors"]?.objectValue).keys) == ["_comment", "origin", "credentials"])
     }
@@ -261,8 +279,13 @@ struct HubConfigurationTests {
              "historySize": 6, "connectionStateRecovery": {"maxDisconnectionDuration": 7},
              "streamAuthTimeout": 8, "logLevel": "warning", "logConnections": false,
              "userEvents": ["agent_request"], "ephemeralEvents": [], "historyMaxRooms": 9, "historyMaxBytes": 10,
-             "historyTTL": 11, "maxRoomsPerSocket": 12}
+             "historyTTL": 11, "maxRoomsPerSocket": 12, "eventRateLimit": 13, "eventRateBurst": 14,
+             "apiRateLimit": 15, "apiRateBurst": 16}
             """)
+        #expect(configuration.eventRateLimit == 13)
+        #expect(configuration.eventRateBurst == 14)
+        #expect(configuration.apiRateLimit == 15)
+        #expect(configuration.apiRateBurst == 16)
         #expect(configuration.historyMaxRooms == 9)
         #expect(configuration.historyMaxBytes == 10)
         #expect(configuration.historyTTL == 11)
@@ -442,6 +465,10 @@ struct HubConfigurationTests {
         ("historyMaxBytes", Self.defaults { c in c.historyMaxBytes = -1 }),
         ("historyTTL", Self.defaults { c in c.historyTTL = -1 }),
         ("maxRoomsPerSocket", Self.defaults { c in c.maxRoomsPerSocket = 0 }),
+        ("eventRateLimit", Self.defaults { c in c.eventRateLimit = 0 }),
+        ("eventRateBurst", Self.defaults { c in c.eventRateBurst = 0 }),
+        ("apiRateLimit", Self.defaults { c in c.apiRateLimit = -1 }),
+        ("apiRateBurst", Self.defaults { c in c.apiRateBurst = 0 }),
     ])
     func validateNamesTheKey(key: String, configuration: HubConfiguration) {
         let error = Self.configurationError { try configuration.validate() }

@@ -118,8 +118,10 @@ public struct HubAPIEndpoint: HTTPEndpoint {
         case .status, .statusV1:
             return Self.jsonResponse(.ok, await self.statusBody())
         case .broadcast:
+            try self.admitPublish(principal!)
             return try await self.broadcast(request, principal: principal!)
         case .alerts:
+            try self.admitPublish(principal!)
             return try await self.alert(request, principal: principal!)
         case .history:
             return try await self.history(request, principal: principal!)
@@ -135,6 +137,14 @@ public struct HubAPIEndpoint: HTTPEndpoint {
         case .success(let principal):
             guard principal.hasAny(of: Set(roles)) else { throw .roleRequired(roles) }
             return principal
+        }
+    }
+
+    /// The per-principal publish rate limit (`apiRateLimit`, `apiRateBurst`): 429 past it.
+    private func admitPublish(_ principal: Principal) throws(APIError) {
+        guard self.hub.apiRateLimiter.take(subject: principal.subject) else {
+            self.hub.metrics.recordLimitReached(.apiRateLimit)
+            throw .tooManyRequests()
         }
     }
 

@@ -147,6 +147,10 @@ public final class HubMetrics: Sendable {
     public enum Limit: String, Sendable, CaseIterable {
         /// A `join_room` past `maxRoomsPerSocket`.
         case maxRoomsPerSocket
+        /// A socket event past `eventRateLimit` / `eventRateBurst`.
+        case eventRateLimit
+        /// A publish request past `apiRateLimit` / `apiRateBurst`.
+        case apiRateLimit
     }
 
     /// Counts one request refused by `limit`.

@@ -80,6 +80,10 @@ extension HubConfiguration {
             case "historyMaxBytes": self.historyMaxBytes = try Self.int(value, key)
             case "historyTTL": self.historyTTL = try Self.int(value, key)
             case "maxRoomsPerSocket": self.maxRoomsPerSocket = try Self.int(value, key)
+            case "eventRateLimit": self.eventRateLimit = try Self.int(value, key)
+            case "eventRateBurst": self.eventRateBurst = try Self.int(value, key)
+            case "apiRateLimit": self.apiRateLimit = try Self.int(value, key)
+            case "apiRateBurst": self.apiRateBurst = try Self.int(value, key)
             case "connectionStateRecovery": try self.apply(connectionStateRecovery: value)
             case "streamAuthTimeout": self.streamAuthTimeout = try Self.int(value, key)
             case "logLevel": self.logLevel = try Self.string(value, key)
@@ -200,6 +204,10 @@ extension HubConfiguration {
         if let bytes = try int("HUB_HISTORY_MAX_BYTES") { self.historyMaxBytes = bytes }
         if let ttl = try int("HUB_HISTORY_TTL") { self.historyTTL = ttl }
         if let rooms = try int("HUB_MAX_ROOMS_PER_SOCKET") { self.maxRoomsPerSocket = rooms }
+        if let rate = try int("HUB_EVENT_RATE_LIMIT") { self.eventRateLimit = rate }
+        if let burst = try int("HUB_EVENT_RATE_BURST") { self.eventRateBurst = burst }
+        if let rate = try int("HUB_API_RATE_LIMIT") { self.apiRateLimit = rate }
+        if let burst = try int("HUB_API_RATE_BURST") { self.apiRateBurst = burst }
         if let duration = try int("HUB_MAX_DISCONNECTION_DURATION") { self.maxDisconnectionDuration = duration }
         if let timeout = try int("HUB_STREAM_AUTH_TIMEOUT") { self.streamAuthTimeout = timeout }
         if let level = value("HUB_LOG_LEVEL") { self.logLevel = level }
@@ -238,6 +246,10 @@ extension HubConfiguration {
         if let historySize = overrides.historySize { self.historySize = historySize }
         if let ttl = overrides.historyTTL { self.historyTTL = ttl }
         if let rooms = overrides.maxRoomsPerSocket { self.maxRoomsPerSocket = rooms }
+        if let rate = overrides.eventRateLimit { self.eventRateLimit = rate }
+        if let burst = overrides.eventRateBurst { self.eventRateBurst = burst }
+        if let rate = overrides.apiRateLimit { self.apiRateLimit = rate }
+        if let burst = overrides.apiRateBurst { self.apiRateBurst = burst }
         if let logLevel = overrides.logLevel { self.logLevel = logLevel }
         if let bench = overrides.bench { self.bench = bench }
         if let url = overrides.redisURL { self.redisURL = url }

@@ -49,6 +49,17 @@ public struct HubConfiguration: Sendable {
     /// The most rooms one socket may be in (its own room aside); a `join_room` past it is answered
     /// `{"ok":false,"error":"too many rooms"}` (Centrifugo's `client_channel_limit`). Default `100`.
     public var maxRoomsPerSocket = 100
+    /// Events per second one socket may send the hub (joins, leaves, publishes; sustained). Past it an
+    /// event is acked `{"ok":false,"error":"rate limited"}`; a whole burst refused in a row
+    /// disconnects the socket. Default `200`.
+    public var eventRateLimit = 200
+    /// Events one socket may send at once after a quiet time. Default `400`.
+    public var eventRateBurst = 400
+    /// Requests per second one principal (token `sub`) may make to `POST /api/broadcast` and
+    /// `POST /api/alerts` (sustained); past it **429**. Default `1000`.
+    public var apiRateLimit = 1000
+    /// Publish requests one principal may make at once after a quiet time. Default `2000`.
+    public var apiRateBurst = 2000
     /// Milliseconds a disconnected client's state is kept for connection-state recovery.
     /// Default `120000` (socket.io's two minutes).
     public var maxDisconnectionDuration = 120_000
@@ -126,7 +137,8 @@ public struct HubConfiguration: Sendable {
     ///
     /// Rules: `host` non-empty; `port` in 0...65535; `path` starts with `/`; CORS origins
     /// non-empty; durations in 1...2147483647 ms (`historyTTL` may be 0); `maxHttpBufferSize`,
-    /// `historySize`, `historyMaxRooms`, `historyMaxBytes` and `maxRoomsPerSocket` at least 1;
+    /// `historySize`, `historyMaxRooms`, `historyMaxBytes`, `maxRoomsPerSocket` and the rate limits
+    /// and bursts at least 1;
     /// `transports` a non-empty list of distinct `polling` / `websocket`; `jwtSecret`, if set, at
     /// least 32 bytes; tokens with a `token` of at least 16 characters, distinct, and a non-empty
     /// `user`; `userEvents` and `ephemeralEvents` publishable event names (``EventRules``);
@@ -181,7 +193,9 @@ public struct HubConfiguration: Sendable {
             throw fail("historySize", "must be at least 1, got \(self.historySize)")
         }
         for (key, value) in [("historyMaxRooms", self.historyMaxRooms), ("historyMaxBytes", self.historyMaxBytes),
-                             ("maxRoomsPerSocket", self.maxRoomsPerSocket)] where value < 1 {
+                             ("maxRoomsPerSocket", self.maxRoomsPerSocket), ("eventRateLimit", self.eventRateLimit),
+                             ("eventRateBurst", self.eventRateBurst), ("apiRateLimit", self.apiRateLimit),
+                             ("apiRateBurst", self.apiRateBurst)] where value < 1 {
             throw fail(key, "must be at least 1, got \(value)")
         }
         guard (0...Self.maxDuration).contains(self.historyTTL) else {
