@@ -105,3 +105,49 @@ def test_the_publish_api_is_rate_limited_per_principal(hublimits):
     time.sleep(1.1)
     assert requests.post(hublimits.url + "/api/broadcast", json=body, headers={"Authorization": "Bearer " + token},
                          timeout=WAIT).status_code == 200, "the bucket refills"
+
+
+def _answer_while_sending(url: str, head: bytes, total: int) -> bytes:
+    """Sends `head`, then `total` body bytes from another thread while reading the answer; returns
+    what was read before the connection ended (or raises what the read raised)."""
+    import socket
+    import threading
+    from urllib.parse import urlparse
+
+    target = urlparse(url)
+    sock = socket.create_connection((target.hostname, target.port), timeout=WAIT)
+    sock.sendall(head)
+
+    def pump():
+        sent, chunk = 0, b"x" * 65536
+        try:
+            while sent < total:
+                sock.sendall(chunk)
+                sent += len(chunk)
+        except OSError:
+            pass
+
+    pumping = threading.Thread(target=pump, daemon=True)
+    pumping.start()
+    answer = b""
+    try:
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                break
+            answer += data
+    finally:
+        sock.close()
+        pumping.join(timeout=WAIT)
+    return answer
+
+
+def test_a_413_is_read_by_a_client_still_sending_its_body(hublimits):
+    """Lingering close: the hub half-closes and drains instead of resetting the connection, so the
+    client reads the 413 (issue 11, point 6). Repeated: a reset is a race the hub must never lose."""
+    head = (b"POST /api/broadcast HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 50000000\r\nAuthorization: Bearer " + jwt("big", ["service"]).encode() + b"\r\n\r\n")
+    for _ in range(5):
+        answer = _answer_while_sending(hublimits.url, head, 50_000_000)
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+        assert b'"error":"payload too large"' in answer

@@ -168,7 +168,7 @@ final class HTTPRequestRouter: ChannelInboundHandler, RemovableChannelHandler {
             let response: HTTPServerResponse = tooLarge
                 ? .json(.requestHeaderFieldsTooLarge, #"{"error":"request header fields too large","message":"the request line and headers are larger than this server accepts"}"#)
                 : .json(.badRequest, #"{"error":"bad request","message":"malformed HTTP request"}"#)
-            self.write(response, keepAlive: false, context: context)
+            self.write(response, keepAlive: false, linger: true, context: context)
         case .awaitingResponse:
             self.closeWhenIdle = true
         case .discarding, .closed:
@@ -179,7 +179,8 @@ final class HTTPRequestRouter: ChannelInboundHandler, RemovableChannelHandler {
     private func refuseTooLarge(context: ChannelHandlerContext, head: HTTPRequestHead, endpoint: (any HTTPEndpoint)?) {
         self.state = .discarding
         endpoint?.requestBodyTooLarge(head)
-        self.write(.json(.payloadTooLarge, #"{"error":"payload too large","message":"the request body is larger than this endpoint accepts"}"#), keepAlive: false, context: context)
+        self.write(.json(.payloadTooLarge, #"{"error":"payload too large","message":"the request body is larger than this endpoint accepts"}"#), keepAlive: false,
+                   linger: true, context: context)
     }
 
     /// Writes `response` if it answers the request still waiting (`sequence`).
@@ -252,7 +253,10 @@ final class HTTPRequestRouter: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func write(_ response: HTTPServerResponse, keepAlive: Bool, context: ChannelHandlerContext) {
+    /// Writes `response`. Without `keepAlive` the connection then closes: at once, or with `linger`
+    /// (an answer sent before the request was read to its end) by a lingering close
+    /// (``HTTPByteActivityHandler/lingerAndClose(timeout:maxBytes:)``), so the client reads the answer.
+    private func write(_ response: HTTPServerResponse, keepAlive: Bool, linger: Bool = false, context: ChannelHandlerContext) {
         var headers = response.headers
         headers.replaceOrAdd(name: "Content-Length", value: String(response.body?.readableBytes ?? 0))
         if !keepAlive {
@@ -267,8 +271,13 @@ final class HTTPRequestRouter: ChannelInboundHandler, RemovableChannelHandler {
             context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
         } else {
             self.state = .discarding
+            let rawOutput = linger ? self.rawOutput.map { NIOLoopBound($0, eventLoop: context.eventLoop) } : nil
             context.writeAndFlush(self.wrapOutboundOut(.end(nil))).whenComplete { _ in
-                context.close(promise: nil)
+                if let rawOutput {
+                    rawOutput.value.lingerAndClose()
+                } else {
+                    context.close(promise: nil)
+                }
             }
         }
     }
