@@ -66,6 +66,8 @@ struct HubConfigurationTests {
         #expect(configuration.historySize == 1000)
         #expect(configuration.maxDisconnectionDuration == 120_000)
         #expect(configuration.streamAuthTimeout == 5_000)
+        #expect(configuration.streamPingInterval == 25_000)
+        #expect(configuration.streamPingTimeout == 20_000)
         #expect(configuration.logLevel == "info")
         #expect(!configuration.bench)
         try configuration.validate()
@@ -136,6 +138,7 @@ struct HubConfigurationTests {
             "HUB_PING_INTERVAL": "1000", "HUB_PING_TIMEOUT": "900", "HUB_UPGRADE_TIMEOUT": "800",
             "HUB_MAX_HTTP_BUFFER_SIZE": "4096", "HUB_CONNECT_TIMEOUT": "700", "HUB_JWT_SECRET": Self.secret,
             "HUB_HISTORY_SIZE": "50", "HUB_MAX_DISCONNECTION_DURATION": "600", "HUB_STREAM_AUTH_TIMEOUT": "500",
+            "HUB_STREAM_PING_INTERVAL": "450", "HUB_STREAM_PING_TIMEOUT": "400",
             "HUB_LOG_LEVEL": "trace",
         ])
         #expect(configuration.host == "0.0.0.0")
@@ -151,6 +154,8 @@ struct HubConfigurationTests {
         #expect(configuration.historySize == 50)
         #expect(configuration.maxDisconnectionDuration == 600)
         #expect(configuration.streamAuthTimeout == 500)
+        #expect(configuration.streamPingInterval == 450)
+        #expect(configuration.streamPingTimeout == 400)
         #expect(configuration.logLevel == "trace")
     }
 
@@ -212,6 +217,7 @@ struct HubConfigurationTests {
             "_comment", "host", "port", "path", "cors", "pingInterval", "pingTimeout", "upgradeTimeout",
             "maxHttpBufferSize", "connectTimeout", "transports", "allowUpgrades", "jwtSecret", "tokens",
             "historySize", "connectionStateRecovery", "streamAuthTimeout", "logLevel",
+            "streamPingInterval", "streamPingTimeout",
             "maxConnections", "maxConnectionsPerIP", "maxHeaderSize", "requestHeadTimeout", "keepAliveTimeout",
             "shutdownTimeout", "redisURL", "clusterStatusInterval", "cookie",
         ])
@@ -232,7 +238,8 @@ struct HubConfigurationTests {
              "pingInterval": 1, "pingTimeout": 2, "upgradeTimeout": 3, "maxHttpBufferSize": 4, "connectTimeout": 5,
              "transports": ["websocket"], "allowUpgrades": false, "jwtSecret": null, "tokens": [],
              "historySize": 6, "connectionStateRecovery": {"maxDisconnectionDuration": 7},
-             "streamAuthTimeout": 8, "logLevel": "warning"}
+             "streamAuthTimeout": 8, "logLevel": "warning",
+             "streamPingInterval": 9, "streamPingTimeout": 10}
             """)
         #expect(configuration.host == "10.0.0.1")
         #expect(configuration.port == 0)
@@ -250,6 +257,8 @@ struct HubConfigurationTests {
         #expect(configuration.historySize == 6)
         #expect(configuration.maxDisconnectionDuration == 7)
         #expect(configuration.streamAuthTimeout == 8)
+        #expect(configuration.streamPingInterval == 9)
+        #expect(configuration.streamPingTimeout == 10)
         #expect(configuration.logLevel == "warning")
     }
 
@@ -341,6 +350,7 @@ struct HubConfigurationTests {
     @Test(arguments: [
         "HUB_PORT", "HUB_PING_INTERVAL", "HUB_PING_TIMEOUT", "HUB_UPGRADE_TIMEOUT", "HUB_MAX_HTTP_BUFFER_SIZE",
         "HUB_CONNECT_TIMEOUT", "HUB_HISTORY_SIZE", "HUB_MAX_DISCONNECTION_DURATION", "HUB_STREAM_AUTH_TIMEOUT",
+        "HUB_STREAM_PING_INTERVAL", "HUB_STREAM_PING_TIMEOUT",
     ])
     func badEnvironmentNumbersAreRefused(name: String) {
         for value in ["abc", "1.5", "10ms", "0x10"] {
@@ -372,6 +382,8 @@ struct HubConfigurationTests {
         ("connectTimeout", Self.defaults { c in c.connectTimeout = 2_147_483_648 }),
         ("connectionStateRecovery.maxDisconnectionDuration", Self.defaults { c in c.maxDisconnectionDuration = 0 }),
         ("streamAuthTimeout", Self.defaults { c in c.streamAuthTimeout = 0 }),
+        ("streamPingInterval", Self.defaults { c in c.streamPingInterval = 0 }),
+        ("streamPingTimeout", Self.defaults { c in c.streamPingTimeout = 2_147_483_648 }),
         ("maxHttpBufferSize", Self.defaults { c in c.maxHttpBufferSize = 0 }),
         ("historySize", Self.defaults { c in c.historySize = 0 }),
         ("transports", Self.defaults { c in c.transports = [] }),

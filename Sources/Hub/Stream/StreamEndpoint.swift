@@ -21,6 +21,9 @@ public final class StreamEndpoint: HTTPEndpoint {
     /// The most subscriptions one connection holds at once; a subscribe beyond it is refused with
     /// an error message (the connection stays open).
     public static let maxSubscriptionsPerConnection = 64
+    /// The most `publish` messages of one connection waiting for the broadcaster at once; one more
+    /// is refused with an error message (the connection stays open).
+    public static let maxPendingPublishesPerConnection = 64
 
     /// What a request path asks for.
     enum Target: Hashable {
