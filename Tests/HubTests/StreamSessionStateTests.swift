@@ -618,4 +618,29 @@ import Testing
         #expect(state.pingDue() == [.sendPing, .startPongTimer])
         #expect(state.connectionClosed() == [.cancelAuthTimer, .cancelPongTimer])
     }
+
+    // MARK: - Exact names
+
+    @Test func grantsAreExactScalars() {
+        let kelvin = "\u{212A}"
+        let principal = Principal(subject: "k", roles: [.service], rooms: ["K"])
+        var state = authenticated(principal)
+        #expect(state.receive(text: #"{"action":"subscribe","room":""# + kelvin + #""}"#)
+            == [error("forbidden", reason: "room not granted", namespace: "/", room: kelvin)])
+        #expect(state.receive(text: #"{"action":"publish","room":""# + kelvin + #"","event":"task_failed","data":{}}"#)
+            == [error("publish refused", reason: "room not granted", namespace: "/", room: kelvin)])
+        guard case .startSubscription = state.receive(text: #"{"action":"subscribe","room":"K"}"#).last else {
+            Issue.record("K not subscribed")
+            return
+        }
+        #expect(State.isGranted("anything", to: Principal(subject: "w", roles: [.user], rooms: ["*"])))
+        #expect(State.isGranted("anything", to: Principal(subject: "n", roles: [.user])))
+    }
+
+    @Test func roomsOfTheSameNameButOtherScalarsAreSeparateSubscriptions() {
+        var state = authenticated()
+        _ = state.receive(text: #"{"action":"subscribe","room":"K"}"#)
+        #expect(state.receive(text: #"{"action":"subscribe","room":"\#u{212A}"}"#).count == 1)
+        #expect(state.subscriptionCount == 2)
+    }
 }
