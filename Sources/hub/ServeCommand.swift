@@ -28,6 +28,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "shutdownTimeout in milliseconds: how long SIGTERM may drain clients (default 10000).") var shutdownTimeout: Int?
     @Option(help: "Redis shared by the hub's nodes, redis://host:port/db (or HUB_REDIS_URL); none: one process.") var redisURL: String?
     @Option(help: "Sticky-session cookie on the polling handshake: a name, true (io) or false (default).") var cookie: String?
+    @Option(name: .customLong("user-event"), help: "An event users and monitors may emit (repeatable; default chat_message, typing_indicator).") var userEvents: [String] = []
+    @Option(name: .customLong("ephemeral-event"), help: "An event not kept in history (repeatable; default message_delta, typing_indicator).") var ephemeralEvents: [String] = []
+    @Flag(name: .customLong("no-log-connections"), help: "Do not log connects and disconnects at info level.") var noLogConnections = false
     @Flag(help: "Serve the benchmark handlers; / accepts connections without a token (benchmarking only).") var bench = false
 
     func run() async throws {
@@ -48,6 +51,9 @@ struct ServeCommand: AsyncParsableCommand {
         overrides.maxConnections = self.maxConnections
         overrides.maxConnectionsPerIP = self.maxConnectionsPerIP
         overrides.shutdownTimeout = self.shutdownTimeout
+        overrides.userEvents = self.userEvents.isEmpty ? nil : self.userEvents
+        overrides.ephemeralEvents = self.ephemeralEvents.isEmpty ? nil : self.ephemeralEvents
+        overrides.logConnections = self.noLogConnections ? false : nil
         let configuration: HubConfiguration
         do {
             configuration = try HubConfiguration.load(

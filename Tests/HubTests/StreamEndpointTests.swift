@@ -290,10 +290,8 @@ import Testing
         let user = try await fixture.authenticated(roles: [.user], subject: "uma")
         // Not in the room.
         user.send(text: #"{"action":"publish","room":"lobby","event":"chat_message","data":{"m":"hi"},"ref":1}"#)
-        let notIn = try await user.nextJSON()
-        #expect(notIn["message"] == "publish refused")
-        #expect(notIn["namespace"] == "/" && notIn["room"] == "lobby" && notIn["ref"] == 1)
-        #expect(notIn["reason"]?.stringValue?.isEmpty == false)
+        #expect(try await user.nextJSON() == ["type": "error", "message": "publish refused", "reason": "join the room first",
+                                              "namespace": "/", "room": "lobby", "ref": 1])
         // In the room (subscribed): allowed; the sender's own subscription gets the event too.
         try await user.subscribe(#"{"action":"subscribe","room":"lobby"}"#)
         user.send(text: #"{"action":"publish","room":"lobby","event":"chat_message","data":{"m":"hi"},"ref":2}"#)
@@ -304,8 +302,11 @@ import Testing
         #expect(types.contains("published") && types.contains("event"))
         // A user may not publish agent events, even into a room it is in.
         user.send(text: #"{"action":"publish","room":"lobby","event":"task_failed","data":{}}"#)
-        let role = try await user.nextJSON()
-        #expect(role["message"] == "publish refused")
+        #expect(try await user.nextJSON() == ["type": "error", "message": "publish refused",
+                                              "reason": "role required to publish this event", "namespace": "/", "room": "lobby"])
+        // Presence events are the hub's own.
+        user.send(text: #"{"action":"publish","room":"lobby","event":"user_joined","data":{}}"#)
+        #expect(try await user.nextJSON()["reason"] == "reserved event name")
         // Nor into a namespace its roles do not admit.
         user.send(text: #"{"action":"publish","namespace":"/monitoring","room":"ops","event":"chat_message","data":{}}"#)
         #expect(try await user.nextJSON() == ["type": "error", "message": "forbidden", "reason": "role required for /monitoring",
@@ -317,11 +318,19 @@ import Testing
         // A service publishes into granted rooms only.
         let service = try await fixture.authenticated(roles: [.service], rooms: ["ops"])
         service.send(text: #"{"action":"publish","room":"other","event":"task_failed","data":{}}"#)
-        let notGranted = try await service.nextJSON()
-        #expect(notGranted["message"] == "publish refused")
-        #expect(notGranted["reason"] == "room not granted")
-        service.send(text: #"{"action":"publish","room":"ops","event":"task_failed","data":{}}"#)
+        #expect(try await service.nextJSON() == ["type": "error", "message": "publish refused", "reason": "room not granted",
+                                                 "namespace": "/", "room": "other"])
+        // Any valid name, such as an AG-UI event; not a reserved, empty or control-character one.
+        service.send(text: #"{"action":"publish","room":"ops","event":"RUN_STARTED","data":{"threadId":"t","runId":"r"}}"#)
         #expect(try await service.nextJSON()["type"] == "published")
+        service.send(text: #"{"action":"publish","room":"ops","event":"connect","data":{}}"#)
+        #expect(try await service.nextJSON()["reason"] == "reserved event name")
+        service.send(text: #"{"action":"publish","room":"ops","event":"","data":{}}"#)
+        #expect(try await service.nextJSON()["reason"] == "event name must not be empty")
+        service.send(text: #"{"action":"publish","room":"ops","event":"a\u0007b","data":{}}"#)
+        #expect(try await service.nextJSON()["reason"] == "event name contains a control character")
+        let refused = await fixture.hub.metrics.render(hub: fixture.hub)
+        #expect(refused.contains(#"hub_events_refused_total{reason="reserved_name"} 2"#))
         // The connections stay open.
         user.send(text: #"{"type":"ping"}"#)
         #expect(try await user.nextText() == #"{"type":"pong"}"#)

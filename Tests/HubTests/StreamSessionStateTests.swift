@@ -549,7 +549,7 @@ import Testing
         #expect(anonymous.receive(text: #"{"action":"publish","room":"r","event":"e","data":{}}"#) == [error("not authenticated")])
     }
 
-    @Test func publishWithTheChannelPolicyByDefault() {
+    @Test func publishWithTheDefaultEventRules() {
         var user = authenticated(Self.user)
         #expect(user.receive(text: #"{"action":"publish","room":"r","event":"chat_message","data":{}}"#)
             == [error("publish refused", reason: "join the room first", namespace: "/", room: "r")])

@@ -232,19 +232,21 @@ def test_publish_reaches_a_python_socketio_client_in_the_room(hubd):
 
 
 def test_subscribe_without_room_receives_a_broadcast_by_type(hubd):
+    # The acceptance test: a dashboard subscribes to every room it may read with an AG-UI
+    # event name; a service POSTs that event to /api/broadcast into a room nobody named.
     name = room()
     ws = authenticated(hubd, "monitor", sub="dash")
     try:
-        send(ws, {"action": "subscribe", "namespace": "/monitoring", "event_types": ["alert_created"], "ref": 1})
+        send(ws, {"action": "subscribe", "namespace": "/monitoring", "event_types": ["RUN_STARTED"], "ref": 1})
         assert recv(ws) == {"type": "subscribed", "namespace": "/monitoring", "room": None,
-                            "event_types": ["alert_created"], "ref": 1}
+                            "event_types": ["RUN_STARTED"], "ref": 1}
         broadcast(hubd, "/monitoring", name, "task_failed", {"task_id": "t1"})  # not a wanted type
-        broadcast(hubd, "/monitoring", name, "alert_created", {"level": "info", "message": "m", "source": "s"})
+        broadcast(hubd, "/monitoring", name, "RUN_STARTED", {"threadId": "th-1", "runId": "run-1"})
         message = recv(ws)
         assert message["type"] == "event"
         event = message["event"]
-        assert (event["type"], event["room"], event["namespace"]) == ("alert_created", name, "/monitoring")
-        assert event["data"] == {"level": "info", "message": "m", "source": "s"}
+        assert (event["type"], event["room"], event["namespace"]) == ("RUN_STARTED", name, "/monitoring")
+        assert event["data"] == {"threadId": "th-1", "runId": "run-1"}
         assert event["source"] == "api:publisher"
         send(ws, {"type": "ping"})
         assert recv(ws) == {"type": "pong"}  # nothing else came in between

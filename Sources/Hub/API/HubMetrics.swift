@@ -20,6 +20,7 @@ import SocketIO
 /// | `hub_http_requests_total` | counter | `route`, `status` |
 /// | `hub_auth_failures_total` | counter | `reason` |
 /// | `hub_connections_refused_total` | counter | `reason` (``ConnectionRefusal``) |
+/// | `hub_events_refused_total` | counter | `reason` (``EventRules/Refusal/Kind``) |
 /// | `hub_transport_buffer_full_total` | counter | — |
 /// | `hub_volatile_dropped_total` | counter | — |
 /// | `hub_uptime_seconds` | gauge | — |
@@ -68,6 +69,11 @@ public final class HubMetrics: Sendable {
         metricName: "hub_connections_refused", unitName: "total",
         helpText: "Connections and handshakes refused by a limit or the shutdown drain, by reason.")
     }
+    private static var eventsRefused: MetricNameDescriptor {
+        MetricNameDescriptor(
+        metricName: "hub_events_refused", unitName: "total",
+        helpText: "Events from sockets and /stream not published (unknown to the rules, not permitted, malformed), by reason.")
+    }
     private static var authFailures: MetricNameDescriptor {
         MetricNameDescriptor(
         metricName: "hub_auth_failures", unitName: "total",
@@ -106,6 +112,14 @@ public final class HubMetrics: Sendable {
         for refusal in ConnectionRefusal.allCases {
             _ = registry.makeCounter(descriptor: Self.connectionsRefused, labels: [("reason", refusal.rawValue)])
         }
+        for kind in EventRules.Refusal.Kind.allCases {
+            _ = registry.makeCounter(descriptor: Self.eventsRefused, labels: [("reason", kind.rawValue)])
+        }
+    }
+
+    /// Counts one event a socket or `/stream` client sent that was not published.
+    public func recordEventRefused(_ kind: EventRules.Refusal.Kind) {
+        self.registry.makeCounter(descriptor: Self.eventsRefused, labels: [("reason", kind.rawValue)]).increment()
     }
 
     /// The reasons exported at 0 from the start (so dashboards and alerts see the series before the

@@ -90,6 +90,9 @@ extension HubConfiguration {
             case "redisURL": self.redisURL = value.isNull ? nil : try Self.string(value, key)
             case "clusterStatusInterval": self.clusterStatusInterval = try Self.int(value, key)
             case "cookie": self.cookie = try Self.cookie(value, key)
+            case "logConnections": self.logConnections = try Self.bool(value, key)
+            case "userEvents": self.userEvents = try Self.strings(value, key)
+            case "ephemeralEvents": self.ephemeralEvents = try Self.strings(value, key)
             default: throw HubConfigurationError(key: key, problem: "unknown setting")
             }
         }
@@ -183,11 +186,7 @@ extension HubConfiguration {
         if let host = value("HUB_HOST") { self.host = host }
         if let port = try int("HUB_PORT") { self.port = port }
         if let path = value("HUB_PATH") { self.path = path }
-        if let origins = value("HUB_CORS_ORIGIN") {
-            self.corsOrigins = origins.split(separator: ",")
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-                .filter { !$0.isEmpty }
-        }
+        if let origins = value("HUB_CORS_ORIGIN") { self.corsOrigins = Self.list(origins) }
         if let pingInterval = try int("HUB_PING_INTERVAL") { self.pingInterval = pingInterval }
         if let pingTimeout = try int("HUB_PING_TIMEOUT") { self.pingTimeout = pingTimeout }
         if let upgradeTimeout = try int("HUB_UPGRADE_TIMEOUT") { self.upgradeTimeout = upgradeTimeout }
@@ -209,6 +208,15 @@ extension HubConfiguration {
         if let timeout = try int("HUB_REQUEST_HEAD_TIMEOUT") { self.requestHeadTimeout = timeout }
         if let timeout = try int("HUB_KEEP_ALIVE_TIMEOUT") { self.keepAliveTimeout = timeout }
         if let timeout = try int("HUB_SHUTDOWN_TIMEOUT") { self.shutdownTimeout = timeout }
+        if let text = value("HUB_LOG_CONNECTIONS") {
+            switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "true", "1", "yes", "on": self.logConnections = true
+            case "false", "0", "no", "off": self.logConnections = false
+            default: throw HubConfigurationError(key: "HUB_LOG_CONNECTIONS", problem: "must be true or false, got \"\(text)\"")
+            }
+        }
+        if let names = value("HUB_USER_EVENTS") { self.userEvents = Self.list(names) }
+        if let names = value("HUB_EPHEMERAL_EVENTS") { self.ephemeralEvents = Self.list(names) }
     }
 
     // MARK: - Command line
@@ -231,6 +239,14 @@ extension HubConfiguration {
         if let limit = overrides.maxConnections { self.maxConnections = limit }
         if let limit = overrides.maxConnectionsPerIP { self.maxConnectionsPerIP = limit }
         if let timeout = overrides.shutdownTimeout { self.shutdownTimeout = timeout }
+        if let names = overrides.userEvents { self.userEvents = names }
+        if let names = overrides.ephemeralEvents { self.ephemeralEvents = names }
+        if let log = overrides.logConnections { self.logConnections = log }
+    }
+
+    /// A comma-separated list from an environment variable: items trimmed, empty ones dropped.
+    private static func list(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     // MARK: - Typed file values

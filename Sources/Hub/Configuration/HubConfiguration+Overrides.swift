@@ -33,6 +33,12 @@ extension HubConfiguration {
         public var maxConnectionsPerIP: Int?
         /// `--shutdown-timeout`, in milliseconds.
         public var shutdownTimeout: Int?
+        /// `--user-event`, repeatable.
+        public var userEvents: [String]?
+        /// `--ephemeral-event`, repeatable.
+        public var ephemeralEvents: [String]?
+        /// `--no-log-connections` (false).
+        public var logConnections: Bool?
 
         /// Creates overrides with nothing given.
         public init() {}

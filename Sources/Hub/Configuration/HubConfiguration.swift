@@ -51,10 +51,20 @@ public struct HubConfiguration: Sendable {
     /// The swift-log level: `trace`, `debug`, `info`, `notice`, `warning`, `error`, `critical`.
     /// Default `info`.
     public var logLevel = "info"
-    /// Whether connections are logged (info level) as they open and close. Default `true`.
-    public var logConnections = true
     /// Benchmark mode (command line only). Default `false`.
     public var bench = false
+    /// Whether each Socket.IO connect, refused connect and disconnect (and each `/stream` and SSE
+    /// connection) is logged at info level. Default `true`.
+    public var logConnections = true
+
+    // The event space (Docs/events.md).
+
+    /// Events roles user and monitor may emit from a socket (or `/stream`), into rooms they are in;
+    /// services and admins may publish any valid name. Default `chat_message`, `typing_indicator`.
+    public var userEvents: [String] = EventCatalogue.userPublishable.sorted()
+    /// Events not kept in room history (no offset, no replay). Default `message_delta`,
+    /// `typing_indicator`.
+    public var ephemeralEvents: [String] = EventCatalogue.ephemeral.sorted()
 
     // Limits (Docs/reliability.md).
 
@@ -112,7 +122,8 @@ public struct HubConfiguration: Sendable {
     /// non-empty; durations in 1...2147483647 ms; `maxHttpBufferSize` and `historySize` at least 1;
     /// `transports` a non-empty list of distinct `polling` / `websocket`; `jwtSecret`, if set, at
     /// least 32 bytes; tokens with a `token` of at least 16 characters, distinct, and a non-empty
-    /// `user`; `logLevel` a swift-log level.
+    /// `user`; `userEvents` and `ephemeralEvents` publishable event names (``EventRules``);
+    /// `logLevel` a swift-log level.
     public func validate() throws {
         func fail(_ key: String, _ problem: String) -> HubConfigurationError {
             HubConfigurationError(key: key, problem: problem)
@@ -192,6 +203,14 @@ public struct HubConfiguration: Sendable {
             }
             for (roomIndex, room) in (token.rooms ?? []).enumerated() where room.isEmpty {
                 throw fail("tokens[\(index)].rooms[\(roomIndex)]", "must not be empty")
+            }
+        }
+
+        for (key, names) in [("userEvents", self.userEvents), ("ephemeralEvents", self.ephemeralEvents)] {
+            for (index, name) in names.enumerated() {
+                if let reason = EventRules.unpublishableReason(name) {
+                    throw fail("\(key)[\(index)]", "\(reason): \"\(name)\"")
+                }
             }
         }
 

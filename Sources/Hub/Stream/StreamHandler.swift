@@ -35,7 +35,7 @@ final class StreamHandler: ChannelInboundHandler {
     private var closing = false
     /// When the connection opened, and from where (for the connection log).
     private var openedAt = NIODeadline.now()
-    private var remoteAddress = "unknown"
+    private var remoteAddress = "-"
     /// The subject logged as connected, once authenticated.
     private var loggedSubject: String?
     /// How the connection ended, for the connection log: the close frame sent or received.
@@ -56,9 +56,17 @@ final class StreamHandler: ChannelInboundHandler {
                                         publishRule: Self.publishRule(of: hub))
     }
 
-    /// Who may publish what: the rules a Socket.IO socket has for emitting an event.
+    /// Who may publish what: the hub's ``EventRules``, as for a Socket.IO socket emitting an event.
+    /// A refusal is counted in `hub_events_refused_total`, as a socket's is.
     static func publishRule(of hub: Hub) -> StreamSessionState.PublishRule {
-        StreamSessionState.channelPolicyRule
+        let rules = hub.eventRules
+        let metrics = hub.metrics
+        return { principal, type, room, namespace, isMember in
+            guard let refusal = rules.refusalToPublish(principal, type: type, room: room, namespace: namespace,
+                                                       isMember: isMember) else { return nil }
+            metrics.recordEventRefused(refusal.kind)
+            return refusal.message
+        }
     }
 
     // MARK: - Lifecycle
@@ -90,7 +98,7 @@ final class StreamHandler: ChannelInboundHandler {
         self.started = true
         self.openedAt = .now()
         if let address = context.channel.remoteAddress {
-            self.remoteAddress = address.ipAddress.map { "\($0):\(address.port ?? 0)" } ?? "\(address)"
+            self.remoteAddress = address.ipAddress.map { ip in address.port.map { "\(ip):\($0)" } ?? ip } ?? "-"
         }
         self.hub.streamStats.connectionOpened()
         self.schedulePing()

@@ -142,7 +142,7 @@ struct StreamSessionState {
     /// - Parameters:
     ///   - publishRule: Who may publish what (the hub's event rules, as for Socket.IO sockets).
     init(pathRoom: String?, maxSubscriptions: Int, maxBufferedBytes: Int, maxPendingPublishes: Int = 64,
-         publishRule: @escaping PublishRule = StreamSessionState.channelPolicyRule) {
+         publishRule: @escaping PublishRule = StreamSessionState.defaultRule) {
         self.pathRoom = pathRoom
         self.maxSubscriptions = maxSubscriptions
         self.maxBufferedBytes = maxBufferedBytes
@@ -150,9 +150,9 @@ struct StreamSessionState {
         self.publishRule = publishRule
     }
 
-    /// ``ChannelPolicy/refusalToPublish(_:type:room:in:isMember:)`` as a ``PublishRule``.
-    static let channelPolicyRule: PublishRule = { principal, type, room, namespace, isMember in
-        ChannelPolicy.refusalToPublish(principal, type: type, room: room, in: namespace, isMember: isMember)
+    /// The default ``EventRules`` as a ``PublishRule`` (the handler uses the hub's own rules).
+    static let defaultRule: PublishRule = { principal, type, room, namespace, isMember in
+        EventRules().refusalToPublish(principal, type: type, room: room, namespace: namespace, isMember: isMember)?.message
     }
 
     /// How many subscriptions are open.
