@@ -28,6 +28,10 @@ public final class Hub: Sendable {
     public let broadcaster: EventBroadcaster
     /// Which events may be published, by whom, and which are kept in history.
     public let eventRules: EventRules
+    /// The publish API's per-principal rate limit.
+    let apiRateLimiter: PrincipalRateLimiter
+    /// The per-socket inbound rate limit.
+    let eventRateLimit: RateLimit
     /// The allowed origins (`cors`), for the Engine.IO endpoint, the HTTP API and the SSE gateway;
     /// `nil` when none are configured (no CORS headers).
     public let cors: CORSConfiguration?
@@ -63,12 +67,18 @@ public final class Hub: Sendable {
         self.logger = logger
         self.authenticator = TokenAuthenticator(jwtSecret: configuration.jwtSecret, staticTokens: tokens)
         self.cors = Self.cors(from: configuration)
+        self.apiRateLimiter = PrincipalRateLimiter(limit: RateLimit(rate: Double(configuration.apiRateLimit), burst: configuration.apiRateBurst))
+        self.eventRateLimit = RateLimit(rate: Double(configuration.eventRateLimit), burst: configuration.eventRateBurst)
         let cluster = Self.makeCluster(configuration: configuration, group: group, logger: logger)
         self.cluster = cluster
         let socketIOConfiguration = Self.socketIOConfiguration(from: configuration)
         self.io = SocketIOServer(configuration: socketIOConfiguration, group: group, logger: logger,
                                  adapterFactory: cluster?.adapterFactory(recovery: socketIOConfiguration.connectionStateRecovery))
-        self.history = EventHistory(capacityPerRoom: configuration.historySize)
+        var historyBounds = EventHistory.Configuration(capacityPerRoom: configuration.historySize)
+        historyBounds.maxRooms = configuration.historyMaxRooms
+        historyBounds.maxBytes = configuration.historyMaxBytes
+        historyBounds.ttl = configuration.historyTTL > 0 ? .milliseconds(Int64(configuration.historyTTL)) : nil
+        self.history = EventHistory(configuration: historyBounds)
         self.eventRules = EventRules(userEvents: Set(configuration.userEvents.map { ExactName($0) }),
                                      ephemeralEvents: Set(configuration.ephemeralEvents.map { ExactName($0) }))
         self.stats = HubStats()
@@ -77,6 +87,7 @@ public final class Hub: Sendable {
                                             rules: self.eventRules, cluster: cluster)
         HubChannels(hub: self).install()
         self.startCluster()
+        self.startHistorySweep(on: group.any())
     }
 
     static func socketIOConfiguration(from configuration: HubConfiguration) -> SocketIOConfiguration {
@@ -102,6 +113,17 @@ public final class Hub: Sendable {
             socketIO.connectionStateRecovery = recovery
         }
         return socketIO
+    }
+
+    /// Drops idle room histories (`historyTTL`) every quarter TTL, at least every second and at most
+    /// every minute, for the hub's life.
+    private func startHistorySweep(on eventLoop: EventLoop) {
+        guard let ttl = self.history.configuration.ttl else { return }
+        let interval = TimeAmount.nanoseconds(min(max(ttl.nanoseconds / 4, 1_000_000_000), 60_000_000_000))
+        let history = self.history
+        eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            history.sweep()
+        }
     }
 
     static func cors(from configuration: HubConfiguration) -> CORSConfiguration? {

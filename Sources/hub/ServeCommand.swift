@@ -22,6 +22,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "maxHttpBufferSize in bytes (default 1000000).") var maxHttpBufferSize: Int?
     @Option(help: "HS256 secret for JWTs (or HUB_JWT_SECRET).") var jwtSecret: String?
     @Option(help: "Events kept per room (default 1000).") var historySize: Int?
+    @Option(help: "historyTTL in milliseconds: a room's history is dropped after this long without an event, 0 never (default 86400000).") var historyTTL: Int?
+    @Option(help: "maxRoomsPerSocket: rooms one socket may join (default 100).") var maxRoomsPerSocket: Int?
+    @Option(help: "eventRateLimit: events per second one socket may send (default 200).") var eventRateLimit: Int?
+    @Option(help: "eventRateBurst: events one socket may send at once (default 400).") var eventRateBurst: Int?
+    @Option(help: "apiRateLimit: publish requests per second per token subject (default 1000).") var apiRateLimit: Int?
+    @Option(help: "apiRateBurst: publish requests at once per token subject (default 2000).") var apiRateBurst: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String?
     @Option(help: "maxConnections: Engine.IO sessions open at once, 0 for no limit (default 100000).") var maxConnections: Int?
     @Option(name: .customLong("max-connections-per-ip"), help: "maxConnectionsPerIP: sessions per client address, 0 for no limit (default 0).") var maxConnectionsPerIP: Int?
@@ -44,6 +50,12 @@ struct ServeCommand: AsyncParsableCommand {
         overrides.maxHttpBufferSize = self.maxHttpBufferSize
         overrides.jwtSecret = self.jwtSecret
         overrides.historySize = self.historySize
+        overrides.historyTTL = self.historyTTL
+        overrides.maxRoomsPerSocket = self.maxRoomsPerSocket
+        overrides.eventRateLimit = self.eventRateLimit
+        overrides.eventRateBurst = self.eventRateBurst
+        overrides.apiRateLimit = self.apiRateLimit
+        overrides.apiRateBurst = self.apiRateBurst
         overrides.logLevel = self.logLevel
         overrides.bench = self.bench ? true : nil
         overrides.redisURL = self.redisURL

@@ -303,7 +303,7 @@ import Testing
         // A user may not publish agent events, even into a room it is in.
         user.send(text: #"{"action":"publish","room":"lobby","event":"task_failed","data":{}}"#)
         #expect(try await user.nextJSON() == ["type": "error", "message": "publish refused",
-                                              "reason": "role required to publish this event", "namespace": "/", "room": "lobby"])
+                                              "reason": "role required to publish task_failed", "namespace": "/", "room": "lobby"])
         // Presence events are the hub's own.
         user.send(text: #"{"action":"publish","room":"lobby","event":"user_joined","data":{}}"#)
         #expect(try await user.nextJSON()["reason"] == "reserved event name")

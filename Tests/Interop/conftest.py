@@ -126,6 +126,18 @@ def hubevents():
 
 
 @pytest.fixture(scope="session")
+def hublimits():
+    """`hub serve` with small per-client bounds (test_hub_limits.py): 3 rooms per socket, room
+    histories dropped after 1 s without an event, 5 events/s (burst 10) per socket, 2 publish
+    requests/s (burst 3) per token subject."""
+    yield from _start_hub(
+        ["serve", "--jwt-secret", SECRET, "--ping-interval", "1000", "--ping-timeout", "2000",
+         "--max-rooms-per-socket", "3", "--history-ttl", "1000",
+         "--event-rate-limit", "5", "--event-rate-burst", "10", "--api-rate-limit", "2", "--api-rate-burst", "3"]
+    )
+
+
+@pytest.fixture(scope="session")
 def hubsec():
     """`hub serve` logging at trace level with a CORS allowlist (http://allowed.test): the security
     review tests (test_security_review.py) read its log file."""

@@ -49,6 +49,13 @@ struct APIError: Error, Sendable {
                         authFailureReason: "role required")
     }
 
+    /// 429: past the publish rate limit of the token's subject; `Retry-After: 1`.
+    static func tooManyRequests() -> APIError {
+        var error = APIError(status: .tooManyRequests, error: "too many requests", message: "rate limited")
+        error.headers.add(name: "Retry-After", value: "1")
+        return error
+    }
+
     /// 403: a valid token whose room grant does not include a room the request names.
     static func roomNotGranted() -> APIError {
         APIError(status: .forbidden, error: "forbidden", message: "room not granted", authFailureReason: "room not granted")

@@ -22,8 +22,9 @@ import SocketIO
 /// by the HTTP server before it reaches the endpoint. Tokens are never logged or echoed.
 ///
 /// With allowed origins configured (`cors`), every answer carries CORS headers for an allowed
-/// `Origin`, and a preflight (`OPTIONS` on any of these paths) is answered `204` allowing `GET`,
-/// `POST`, and the `Authorization` and `Content-Type` request headers.
+/// `Origin`, and a preflight (`OPTIONS` on a route) is answered `204` allowing the route's method
+/// and the `Authorization` and `Content-Type` request headers. `OPTIONS` on an unknown `/api/`
+/// path is a 404 like any other method.
 public struct HubAPIEndpoint: HTTPEndpoint {
     /// The hub served.
     public let hub: Hub
@@ -50,8 +51,8 @@ public struct HubAPIEndpoint: HTTPEndpoint {
 
     public func handle(_ request: HTTPServerRequest, sink: HTTPResponseSink) {
         let route = APIRoute(path: request.target.path)
-        if request.head.method == .OPTIONS {
-            sink.send(Self.preflightResponse(for: request.head, cors: self.hub.cors))
+        if request.head.method == .OPTIONS, let route {
+            sink.send(Self.preflightResponse(for: request.head, methods: [route.method], cors: self.hub.cors))
             return
         }
         Task {
@@ -78,12 +79,13 @@ public struct HubAPIEndpoint: HTTPEndpoint {
         }
     }
 
-    /// The answer to `OPTIONS`: `204` with `Allow`, and the CORS preflight headers for an allowed
-    /// origin. Shared with the SSE gateway.
-    static func preflightResponse(for head: HTTPRequestHead, cors: CORSConfiguration?) -> HTTPServerResponse {
-        var headers = cors?.preflightHeaders(for: head, methods: "GET, POST, OPTIONS", allowedHeaders: "Authorization, Content-Type",
+    /// The answer to `OPTIONS` on a route taking `methods`: `204` with `Allow` (those methods and
+    /// `OPTIONS`), and the CORS preflight headers for an allowed origin. Shared with the SSE gateway.
+    static func preflightResponse(for head: HTTPRequestHead, methods: [HTTPMethod], cors: CORSConfiguration?) -> HTTPServerResponse {
+        let allowed = (methods + [.OPTIONS]).map(\.rawValue).joined(separator: ", ")
+        var headers = cors?.preflightHeaders(for: head, methods: allowed, allowedHeaders: "Authorization, Content-Type",
                                              maxAge: 600) ?? HTTPHeaders()
-        headers.add(name: "Allow", value: "GET, POST, OPTIONS")
+        headers.add(name: "Allow", value: allowed)
         return HTTPServerResponse(status: .noContent, headers: headers)
     }
 
@@ -116,8 +118,10 @@ public struct HubAPIEndpoint: HTTPEndpoint {
         case .status, .statusV1:
             return Self.jsonResponse(.ok, await self.statusBody())
         case .broadcast:
+            try self.admitPublish(principal!)
             return try await self.broadcast(request, principal: principal!)
         case .alerts:
+            try self.admitPublish(principal!)
             return try await self.alert(request, principal: principal!)
         case .history:
             return try await self.history(request, principal: principal!)
@@ -133,6 +137,14 @@ public struct HubAPIEndpoint: HTTPEndpoint {
         case .success(let principal):
             guard principal.hasAny(of: Set(roles)) else { throw .roleRequired(roles) }
             return principal
+        }
+    }
+
+    /// The per-principal publish rate limit (`apiRateLimit`, `apiRateBurst`): 429 past it.
+    private func admitPublish(_ principal: Principal) throws(APIError) {
+        guard self.hub.apiRateLimiter.take(subject: principal.subject) else {
+            self.hub.metrics.recordLimitReached(.apiRateLimit)
+            throw .tooManyRequests()
         }
     }
 

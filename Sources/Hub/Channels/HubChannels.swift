@@ -25,15 +25,46 @@ struct HubChannels {
                     self.reconcileRecoveredRooms(socket)
                 }
             }
-            namespace.on("join_room") { socket, args, ack in self.joinRoom(socket, args, ack) }
-            namespace.on("leave_room") { socket, args, ack in self.leaveRoom(socket, args, ack) }
+            namespace.on("join_room") { socket, args, ack in
+                if self.admit(socket, ack) { self.joinRoom(socket, args, ack) }
+            }
+            namespace.on("leave_room") { socket, args, ack in
+                if self.admit(socket, ack) { self.leaveRoom(socket, args, ack) }
+            }
             namespace.onDisconnecting { socket, reason in
                 self.logDisconnected(socket, reason: reason)
                 for room in socket.rooms where room != socket.id {
                     self.presence("user_left", socket: socket, room: room)
                 }
             }
-            namespace.onUnhandledEvent { socket, event, args, ack in self.publishFromSocket(event, socket, args, ack) }
+            namespace.onUnhandledEvent { socket, event, args, ack in
+                if self.admit(socket, ack) { self.publishFromSocket(event, socket, args, ack) }
+            }
+        }
+    }
+
+    /// The socket's inbound rate limit: whether to handle its event. Over the limit the event is
+    /// acked `{"ok":false,"error":"rate limited"}` (and counted); a whole burst refused in a row
+    /// disconnects the socket (a server disconnect: clients do not reconnect on their own).
+    private func admit(_ socket: Socket, _ ack: Ack?) -> Bool {
+        switch SocketRateLimiter.of(socket, limit: self.hub.eventRateLimit).admit() {
+        case .allow:
+            return true
+        case .refuse:
+            self.hub.metrics.recordLimitReached(.eventRateLimit)
+            ack?(["ok": false, "error": "rate limited"])
+            return false
+        case .disconnect:
+            self.hub.metrics.recordLimitReached(.eventRateLimit)
+            ack?(["ok": false, "error": "rate limited"])
+            if self.hub.configuration.logConnections {
+                self.hub.logger.info("socket rate limited: disconnecting", metadata: [
+                    "namespace": "\(socket.namespace.name)", "sid": "\(socket.id)",
+                    "user": "\(Hub.principal(of: socket)?.subject ?? "-")",
+                ])
+            }
+            socket.disconnect()
+            return false
         }
     }
 
@@ -150,6 +181,12 @@ struct HubChannels {
             return
         }
         let isNew = !socket.rooms.contains(room)
+        // The socket's own room (its id) does not count.
+        if isNew, socket.rooms.count - 1 >= self.hub.configuration.maxRoomsPerSocket {
+            self.hub.metrics.recordLimitReached(.maxRoomsPerSocket)
+            ack?(["ok": false, "error": "too many rooms"])
+            return
+        }
         socket.join(room)
         ack?(["ok": true, "room": .string(room)])
         if isNew {

@@ -76,6 +76,14 @@ extension HubConfiguration {
             case "jwtSecret": self.jwtSecret = value.isNull ? nil : try Self.string(value, key)
             case "tokens": self.staticTokens = try Self.tokens(value, key)
             case "historySize": self.historySize = try Self.int(value, key)
+            case "historyMaxRooms": self.historyMaxRooms = try Self.int(value, key)
+            case "historyMaxBytes": self.historyMaxBytes = try Self.int(value, key)
+            case "historyTTL": self.historyTTL = try Self.int(value, key)
+            case "maxRoomsPerSocket": self.maxRoomsPerSocket = try Self.int(value, key)
+            case "eventRateLimit": self.eventRateLimit = try Self.int(value, key)
+            case "eventRateBurst": self.eventRateBurst = try Self.int(value, key)
+            case "apiRateLimit": self.apiRateLimit = try Self.int(value, key)
+            case "apiRateBurst": self.apiRateBurst = try Self.int(value, key)
             case "connectionStateRecovery": try self.apply(connectionStateRecovery: value)
             case "streamAuthTimeout": self.streamAuthTimeout = try Self.int(value, key)
             case "streamPingInterval": self.streamPingInterval = try Self.int(value, key)
@@ -194,6 +202,14 @@ extension HubConfiguration {
         if let connectTimeout = try int("HUB_CONNECT_TIMEOUT") { self.connectTimeout = connectTimeout }
         if let secret = value("HUB_JWT_SECRET") { self.jwtSecret = secret }
         if let historySize = try int("HUB_HISTORY_SIZE") { self.historySize = historySize }
+        if let rooms = try int("HUB_HISTORY_MAX_ROOMS") { self.historyMaxRooms = rooms }
+        if let bytes = try int("HUB_HISTORY_MAX_BYTES") { self.historyMaxBytes = bytes }
+        if let ttl = try int("HUB_HISTORY_TTL") { self.historyTTL = ttl }
+        if let rooms = try int("HUB_MAX_ROOMS_PER_SOCKET") { self.maxRoomsPerSocket = rooms }
+        if let rate = try int("HUB_EVENT_RATE_LIMIT") { self.eventRateLimit = rate }
+        if let burst = try int("HUB_EVENT_RATE_BURST") { self.eventRateBurst = burst }
+        if let rate = try int("HUB_API_RATE_LIMIT") { self.apiRateLimit = rate }
+        if let burst = try int("HUB_API_RATE_BURST") { self.apiRateBurst = burst }
         if let duration = try int("HUB_MAX_DISCONNECTION_DURATION") { self.maxDisconnectionDuration = duration }
         if let timeout = try int("HUB_STREAM_AUTH_TIMEOUT") { self.streamAuthTimeout = timeout }
         if let interval = try int("HUB_STREAM_PING_INTERVAL") { self.streamPingInterval = interval }
@@ -232,6 +248,12 @@ extension HubConfiguration {
         if let size = overrides.maxHttpBufferSize { self.maxHttpBufferSize = size }
         if let jwtSecret = overrides.jwtSecret { self.jwtSecret = jwtSecret }
         if let historySize = overrides.historySize { self.historySize = historySize }
+        if let ttl = overrides.historyTTL { self.historyTTL = ttl }
+        if let rooms = overrides.maxRoomsPerSocket { self.maxRoomsPerSocket = rooms }
+        if let rate = overrides.eventRateLimit { self.eventRateLimit = rate }
+        if let burst = overrides.eventRateBurst { self.eventRateBurst = burst }
+        if let rate = overrides.apiRateLimit { self.apiRateLimit = rate }
+        if let burst = overrides.apiRateBurst { self.apiRateBurst = burst }
         if let logLevel = overrides.logLevel { self.logLevel = logLevel }
         if let bench = overrides.bench { self.bench = bench }
         if let url = overrides.redisURL { self.redisURL = url }

@@ -19,6 +19,18 @@ extension HubConfiguration {
         public var jwtSecret: String?
         /// `--history-size`.
         public var historySize: Int?
+        /// `--history-ttl`, in milliseconds.
+        public var historyTTL: Int?
+        /// `--max-rooms-per-socket`.
+        public var maxRoomsPerSocket: Int?
+        /// `--event-rate-limit`.
+        public var eventRateLimit: Int?
+        /// `--event-rate-burst`.
+        public var eventRateBurst: Int?
+        /// `--api-rate-limit`.
+        public var apiRateLimit: Int?
+        /// `--api-rate-burst`.
+        public var apiRateBurst: Int?
         /// `--log-level`.
         public var logLevel: String?
         /// `--bench`.

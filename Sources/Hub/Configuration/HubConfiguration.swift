@@ -37,6 +37,29 @@ public struct HubConfiguration: Sendable {
     public var staticTokens: [StaticToken] = []
     /// Events kept per room for history and replay. Default `1000`.
     public var historySize = 1000
+    /// The most rooms keeping a history at once; past it the least recently published-to rooms'
+    /// histories are dropped. Default `10000`.
+    public var historyMaxRooms = 10_000
+    /// The most bytes (an estimate) all kept events may take together; past it the least recently
+    /// published-to rooms' histories are dropped. Default `268435456` (256 MiB).
+    public var historyMaxBytes = 256 << 20
+    /// Milliseconds a room's history is kept without a new event (Centrifugo's `history_ttl`); `0`
+    /// keeps idle histories until a bound evicts them. Default `86400000` (24 h).
+    public var historyTTL = 86_400_000
+    /// The most rooms one socket may be in (its own room aside); a `join_room` past it is answered
+    /// `{"ok":false,"error":"too many rooms"}` (Centrifugo's `client_channel_limit`). Default `100`.
+    public var maxRoomsPerSocket = 100
+    /// Events per second one socket may send the hub (joins, leaves, publishes; sustained). Past it an
+    /// event is acked `{"ok":false,"error":"rate limited"}`; a whole burst refused in a row
+    /// disconnects the socket. Default `200`.
+    public var eventRateLimit = 200
+    /// Events one socket may send at once after a quiet time. Default `400`.
+    public var eventRateBurst = 400
+    /// Requests per second one principal (token `sub`) may make to `POST /api/broadcast` and
+    /// `POST /api/alerts` (sustained); past it **429**. Default `1000`.
+    public var apiRateLimit = 1000
+    /// Publish requests one principal may make at once after a quiet time. Default `2000`.
+    public var apiRateBurst = 2000
     /// Milliseconds a disconnected client's state is kept for connection-state recovery.
     /// Default `120000` (socket.io's two minutes).
     public var maxDisconnectionDuration = 120_000
@@ -119,7 +142,9 @@ public struct HubConfiguration: Sendable {
     /// Checks every value; throws a ``HubConfigurationError`` naming the setting's file key.
     ///
     /// Rules: `host` non-empty; `port` in 0...65535; `path` starts with `/`; CORS origins
-    /// non-empty; durations in 1...2147483647 ms; `maxHttpBufferSize` and `historySize` at least 1;
+    /// non-empty; durations in 1...2147483647 ms (`historyTTL` may be 0); `maxHttpBufferSize`,
+    /// `historySize`, `historyMaxRooms`, `historyMaxBytes`, `maxRoomsPerSocket` and the rate limits
+    /// and bursts at least 1;
     /// `transports` a non-empty list of distinct `polling` / `websocket`; `jwtSecret`, if set, at
     /// least 32 bytes; tokens with a `token` of at least 16 characters, distinct, and a non-empty
     /// `user`; `userEvents` and `ephemeralEvents` publishable event names (``EventRules``);
@@ -174,6 +199,15 @@ public struct HubConfiguration: Sendable {
         try self.validateCluster()
         guard self.historySize >= 1 else {
             throw fail("historySize", "must be at least 1, got \(self.historySize)")
+        }
+        for (key, value) in [("historyMaxRooms", self.historyMaxRooms), ("historyMaxBytes", self.historyMaxBytes),
+                             ("maxRoomsPerSocket", self.maxRoomsPerSocket), ("eventRateLimit", self.eventRateLimit),
+                             ("eventRateBurst", self.eventRateBurst), ("apiRateLimit", self.apiRateLimit),
+                             ("apiRateBurst", self.apiRateBurst)] where value < 1 {
+            throw fail(key, "must be at least 1, got \(value)")
+        }
+        guard (0...Self.maxDuration).contains(self.historyTTL) else {
+            throw fail("historyTTL", "must be between 0 (no TTL) and \(Self.maxDuration) milliseconds, got \(self.historyTTL)")
         }
 
         guard !self.transports.isEmpty else {

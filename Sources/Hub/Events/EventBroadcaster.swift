@@ -79,7 +79,14 @@ public final class EventBroadcaster: Sendable {
             planned.append((event, room != nil && !self.rules.isEphemeral(type), selection))
         }
         guard let cluster = self.cluster else {
-            let events = planned.map { $0.stored ? self.history.append($0.event) : $0.event }
+            let events = planned.map { item in
+                guard item.stored else { return item.event }
+                // Presence does not create a history: a room nobody published to keeps none.
+                if EventRules.presenceEvents.contains(ExactName(item.event.type)) {
+                    return self.history.appendIfKept(item.event) ?? item.event
+                }
+                return self.history.append(item.event)
+            }
             return self.dispatch(events, selections: planned.map(\.selection))
         }
         return self.publishShared(planned, history: cluster.history)

@@ -90,7 +90,7 @@ public struct EventRules: Sendable {
         if principal.hasAny(of: [.service, .admin]) {
             return principal.mayJoin(room: room) ? nil : Refusal(.roomNotGranted, "room not granted")
         }
-        guard self.isUserEvent(type) else { return Refusal(.roleRequired, "role required to publish this event") }
+        guard self.isUserEvent(type) else { return Refusal(.roleRequired, "role required to publish \(type)") }
         return isMember ? nil : Refusal(.notInRoom, "join the room first")
     }
 
