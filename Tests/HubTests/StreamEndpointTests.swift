@@ -338,6 +338,29 @@ import Testing
         await service.close()
     }
 
+    @Test func publishesAreRateLimitedLikeASocketsEvents() async throws {
+        let fixture = try await StreamFixture.start {
+            $0.eventRateLimit = 1
+            $0.eventRateBurst = 2
+        }
+        defer { fixture.stop() }
+        let service = try await fixture.authenticated(roles: [.service])
+        let publish = #"{"action":"publish","room":"ops","event":"task_failed","data":{}}"#
+        for _ in 0..<2 {
+            service.send(text: publish)
+            #expect(try await service.nextJSON()["type"] == "published")
+        }
+        service.send(text: #"{"action":"publish","room":"ops","event":"task_failed","data":{},"ref":"third"}"#)
+        #expect(try await service.nextJSON() == ["type": "error", "message": "rate limited", "ref": "third"])
+        // A whole burst refused in a row: closed.
+        service.send(text: publish)
+        #expect(try await service.nextJSON() == ["type": "error", "message": "rate limited"])
+        #expect(try await service.nextClose() == StreamTestClose(code: 1008, reason: "rate limited"))
+        try await service.waitForClose()
+        let metrics = await fixture.hub.metrics.render(hub: fixture.hub)
+        #expect(metrics.contains(#"hub_limits_reached_total{limit="eventRateLimit"} 2"#))
+    }
+
     // MARK: - Subscribing without a room
 
     @Test func subscribeWithoutRoomGetsEveryReadableRoomFilteredByType() async throws {

@@ -643,4 +643,17 @@ import Testing
         #expect(state.receive(text: #"{"action":"subscribe","room":"\#u{212A}"}"#).count == 1)
         #expect(state.subscriptionCount == 2)
     }
+
+    @Test func publishRateLimitedAnswersAndMayClose() throws {
+        let rule = RecordingRule()
+        var state = publishing(Self.admin, rule: rule)
+        let id = try subscribeLive(&state)
+        _ = state.receive(text: #"{"action":"publish","room":"r","event":"e","data":{}}"#)
+        #expect(state.publishRateLimited(ref: "x", disconnect: false) == [error("rate limited", ref: "x")])
+        #expect(state.pendingPublishes == 0)
+        _ = state.receive(text: #"{"action":"publish","room":"r","event":"e","data":{}}"#)
+        #expect(state.publishRateLimited(ref: nil, disconnect: true)
+            == [error("rate limited"), .endSubscription(id: id), .close(code: .policyViolation, reason: "rate limited")])
+        #expect(state.phase == .closed)
+    }
 }

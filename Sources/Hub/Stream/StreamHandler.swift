@@ -23,6 +23,8 @@ final class StreamHandler: ChannelInboundHandler {
     private let hub: Hub
     private let queryToken: String?
     private let maxMessageSize: Int
+    /// The publish rate of this connection (`eventRateLimit` / `eventRateBurst`, as for a socket).
+    private let publishLimiter: SocketRateLimiter
     private var state: StreamSessionState
     private var context: ChannelHandlerContext?
     private var subscribers: [StreamSessionState.SubscriptionID: (subscriber: Subscriber, filter: EventFilter)] = [:]
@@ -50,6 +52,7 @@ final class StreamHandler: ChannelInboundHandler {
         self.hub = hub
         self.queryToken = queryToken
         self.maxMessageSize = maxMessageSize
+        self.publishLimiter = SocketRateLimiter(limit: hub.eventRateLimit)
         self.state = StreamSessionState(pathRoom: pathRoom, maxSubscriptions: StreamEndpoint.maxSubscriptionsPerConnection,
                                         maxBufferedBytes: maxBufferedBytes,
                                         maxPendingPublishes: StreamEndpoint.maxPendingPublishesPerConnection,
@@ -287,11 +290,22 @@ final class StreamHandler: ChannelInboundHandler {
         ])
     }
 
-    /// Publishes for the client (source `stream:<subject>`) and answers with the outcome.
+    /// Publishes for the client (source `stream:<subject>`) and answers with the outcome; over the
+    /// publish rate, answers `rate limited` (counted in `hub_limits_reached_total`).
     private func publish(_ request: StreamSessionState.Publish) {
         guard let context = self.context else {
             self.run(self.state.published(ref: request.ref, result: .failure(ChannelError.ioOnClosedChannel)))
             return
+        }
+        switch self.publishLimiter.admit() {
+        case .allow:
+            break
+        case .refuse:
+            self.hub.metrics.recordLimitReached(.eventRateLimit)
+            return self.run(self.state.publishRateLimited(ref: request.ref, disconnect: false))
+        case .disconnect:
+            self.hub.metrics.recordLimitReached(.eventRateLimit)
+            return self.run(self.state.publishRateLimited(ref: request.ref, disconnect: true))
         }
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let ref = request.ref

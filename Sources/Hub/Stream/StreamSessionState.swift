@@ -73,7 +73,8 @@ struct StreamSessionState {
         case startSubscription(id: SubscriptionID, filter: EventFilter, since: UInt64?)
         /// Unregister the subscriber of `id`.
         case endSubscription(id: SubscriptionID)
-        /// Publish, then report the outcome with ``published(ref:result:)``.
+        /// Publish, then report the outcome with ``published(ref:result:)`` — or, over the publish
+        /// rate, report ``publishRateLimited(ref:disconnect:)`` instead.
         case publish(Publish)
         /// Send a WebSocket ping frame.
         case sendPing
@@ -342,6 +343,17 @@ struct StreamSessionState {
         self.pendingPublishes += 1
         return [.publish(Publish(type: publication.event, data: publication.data, namespace: namespace, room: room,
                                  source: "stream:\(principal.subject)", ref: ref))]
+    }
+
+    /// An ``Action/publish(_:)`` the handler did not carry out: the connection is over its publish
+    /// rate (`eventRateLimit` / `eventRateBurst`, as a socket). Answers
+    /// `{"type":"error","message":"rate limited"}`; with `disconnect` (a whole burst refused in a
+    /// row) also closes with 1008 `rate limited`.
+    mutating func publishRateLimited(ref: JSONValue?, disconnect: Bool) -> [Action] {
+        self.pendingPublishes = max(0, self.pendingPublishes - 1)
+        if case .closed = self.phase { return [] }
+        let answer: [Action] = [.send(Self.error("rate limited", ref: ref))]
+        return disconnect ? answer + self.close(code: .policyViolation, reason: "rate limited") : answer
     }
 
     /// The outcome of an ``Action/publish(_:)``: the first event's id and the deliveries, or the
