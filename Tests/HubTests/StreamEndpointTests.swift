@@ -477,6 +477,41 @@ import Testing
         await socket.close()
     }
 
+    // MARK: - Connection log
+
+    @Test func connectionsAreLoggedWithoutTheToken() async throws {
+        let records = StreamTestLogRecorder()
+        let fixture = try await StreamFixture.start(logHandler: records)
+        defer { fixture.stop() }
+        let token = fixture.token("lena", roles: [.user])
+        let socket = try await fixture.connect("/stream?token=\(token)")
+        #expect(try await socket.nextJSON()["type"] == "authenticated")
+        socket.sendClose()
+        #expect(try await socket.nextClose()?.code == 1000)
+        try await socket.waitForClose()
+        try await eventually { records.lines.contains { $0.contains("stream disconnected") } }
+        let connected = try #require(records.lines.first { $0.contains("stream connected") })
+        #expect(connected.hasPrefix("info stream connected remote=127.0.0.1:"))
+        #expect(connected.hasSuffix(" user=lena"))
+        let disconnected = try #require(records.lines.first { $0.contains("stream disconnected") })
+        #expect(disconnected.hasPrefix("info stream disconnected duration_ms="))
+        #expect(disconnected.contains("reason=client closed (1000) remote=127.0.0.1:"))
+        #expect(disconnected.hasSuffix(" user=lena"))
+        #expect(!records.lines.contains { $0.contains(token) })
+    }
+
+    @Test func theConnectionLogCanBeTurnedOff() async throws {
+        let records = StreamTestLogRecorder()
+        let fixture = try await StreamFixture.start(logHandler: records) { $0.logConnections = false }
+        defer { fixture.stop() }
+        let socket = try await fixture.authenticated(roles: [.user])
+        socket.sendClose()
+        _ = try await socket.nextClose()
+        try await socket.waitForClose()
+        try await eventually { fixture.hub.streamStats.snapshot.connections == 0 }
+        #expect(!records.lines.contains { $0.contains("stream connected") || $0.contains("stream disconnected") })
+    }
+
     // MARK: - Status and metrics
 
     @Test func statusAndMetricsCountConnectionsAndSubscriptions() async throws {
@@ -656,13 +691,14 @@ private struct StreamFixture {
     let server: HTTPServer
     let address: SocketAddress
 
-    static func start(_ configure: (inout HubConfiguration) -> Void = { _ in }) async throws -> StreamFixture {
+    static func start(logHandler: StreamTestLogRecorder? = nil,
+                      _ configure: (inout HubConfiguration) -> Void = { _ in }) async throws -> StreamFixture {
         var configuration = HubConfiguration()
         configuration.jwtSecret = Self.secret
         configuration.port = 0
         configure(&configuration)
-        var logger = Logger(label: "stream-tests")
-        logger.logLevel = .critical
+        var logger = logHandler.map { handler in Logger(label: "stream-tests") { _ in handler } } ?? Logger(label: "stream-tests")
+        logger.logLevel = logHandler == nil ? .critical : .trace
         let group = MultiThreadedEventLoopGroup.singleton
         let hub = try Hub(configuration: configuration, group: group, logger: logger)
         let server = HTTPServer(configuration: .init(host: "127.0.0.1", port: 0), endpoints: hub.endpoints, group: group, logger: logger)
@@ -694,6 +730,35 @@ private struct StreamFixture {
     /// One plain HTTP request on a fresh connection.
     func http(_ method: HTTPMethod, _ uri: String) async throws -> StreamTestHTTPResponse {
         try await StreamTestHTTPResponse.request(method, uri, to: self.address)
+    }
+}
+
+// MARK: - Log capture
+
+/// Keeps every log line (message and metadata), at every level.
+private final class StreamTestLogRecorder: LogHandler, Sendable {
+    private let records = NIOLockedValueBox<[String]>([])
+
+    var lines: [String] { self.records.withLockedValue { $0 } }
+
+    var metadata: Logger.Metadata {
+        get { [:] }
+        set {}
+    }
+
+    var logLevel: Logger.Level {
+        get { .trace }
+        set {}
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { nil }
+        set {}
+    }
+
+    func log(event: LogEvent) {
+        let metadata = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        self.records.withLockedValue { $0.append("\(event.level) \(event.message) \(metadata)") }
     }
 }
 
