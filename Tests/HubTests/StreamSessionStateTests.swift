@@ -656,4 +656,14 @@ import Testing
             == [error("rate limited"), .endSubscription(id: id), .close(code: .policyViolation, reason: "rate limited")])
         #expect(state.phase == .closed)
     }
+
+    @Test func liveEventsHeldBackWhileStartingAreBounded() throws {
+        var state = authenticated()
+        _ = state.receive(text: #"{"action":"subscribe","room":"ops","since":0}"#)
+        for n in 1...State.maxEventsWhileStarting {
+            #expect(state.receive(event: event(offset: UInt64(n))).isEmpty)
+        }
+        #expect(state.receive(event: event(offset: 99_999))
+            == [.endSubscription(id: 1), .close(code: .policyViolation, reason: "slow consumer")])
+    }
 }

@@ -86,6 +86,11 @@ struct StreamSessionState {
         case close(code: WebSocketErrorCode, reason: String)
     }
 
+    /// The most live events one starting subscription holds back while its history is read (a
+    /// Redis round trip); one more closes the connection with 1008 `slow consumer` (the client
+    /// resumes with `since`).
+    static let maxEventsWhileStarting = 4096
+
     /// The close frame sent when the client answered no ping in time.
     static let pingTimeoutClose = (code: WebSocketErrorCode.goingAway, reason: "ping timeout")
 
@@ -452,6 +457,9 @@ struct StreamSessionState {
             }
         }
         if let starting, case .starting(let since, var buffer, let ref) = self.subscriptions[starting]!.stage {
+            guard buffer.count < Self.maxEventsWhileStarting else {
+                return self.close(code: .policyViolation, reason: "slow consumer")
+            }
             buffer.append(event)
             self.subscriptions[starting]!.stage = .starting(since: since, buffer: buffer, ref: ref)
         }
