@@ -436,14 +436,14 @@ import Testing
 
     @Test func theServerPingsAndClosesAClientThatDoesNotAnswer() async throws {
         let fixture = try await StreamFixture.start {
-            $0.streamPingInterval = 100
+            $0.streamPingInterval = 300
             $0.streamPingTimeout = 100
         }
         defer { fixture.stop() }
         let socket = try await fixture.authenticated(roles: [.user])
         socket.send(text: #"{"action":"subscribe","room":"quiet"}"#)
         // The test client never answers pings: a ping, then the close (the subscribed answer
-        // somewhere before it; a second ping may come before the close on a slow machine).
+        // before them; a second ping may come before the close on a slow machine).
         var frames: [StreamTestMessage] = []
         while true {
             let frame = try await socket.next()
@@ -451,7 +451,8 @@ import Testing
             if case .close = frame { break }
         }
         #expect(frames.first { if case .ping = $0 { true } else { false } } == .ping([]))
-        #expect(frames.contains { if case .text(let text) = $0 { text.contains(#""type":"subscribed""#) } else { false } })
+        // (On a starved machine the close may even come before the subscribe was read; then the
+        // subscription never started, and the checks below hold all the same.)
         #expect(frames.last == .close(code: 1001, reason: "ping timeout"))
         try await socket.waitForClose()
         let result = try await fixture.hub.broadcaster.publish(type: "chat_message", data: [:], namespace: "/", rooms: ["quiet"], source: "test")
@@ -460,9 +461,10 @@ import Testing
     }
 
     @Test func aClientThatAnswersPingsStays() async throws {
+        // A long timeout: only a client that never answers may be closed, however loaded the machine.
         let fixture = try await StreamFixture.start {
             $0.streamPingInterval = 50
-            $0.streamPingTimeout = 200
+            $0.streamPingTimeout = 5000
         }
         defer { fixture.stop() }
         let socket = try await fixture.authenticated(roles: [.user])

@@ -106,10 +106,10 @@ def hubd():
 @pytest.fixture(scope="session")
 def hubd_stream_ping():
     """`hub serve` (JWT secret hubsupport.SECRET) whose /stream heartbeat is short: a ping every
-    300 ms, 500 ms to answer (HUB_STREAM_PING_INTERVAL / HUB_STREAM_PING_TIMEOUT)."""
+    300 ms, 1 s to answer (HUB_STREAM_PING_INTERVAL / HUB_STREAM_PING_TIMEOUT)."""
     yield from _start_hub(
         ["serve", "--jwt-secret", SECRET],
-        env={"HUB_STREAM_PING_INTERVAL": "300", "HUB_STREAM_PING_TIMEOUT": "500"},
+        env={"HUB_STREAM_PING_INTERVAL": "300", "HUB_STREAM_PING_TIMEOUT": "1000"},
     )
 
 
