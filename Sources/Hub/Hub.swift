@@ -37,6 +37,8 @@ public final class Hub: Sendable {
     public let cors: CORSConfiguration?
     /// Counters for the status API.
     public let stats: HubStats
+    /// The `/stream` gateway's open connections and subscriptions on this node.
+    public let streamStats = StreamStats()
     /// The Prometheus metrics served at `GET /metrics` (a registry of the hub's own).
     public let metrics: HubMetrics
     /// The link to the other nodes through Redis, when `redisURL` is configured.

@@ -66,6 +66,8 @@ struct HubConfigurationTests {
         #expect(configuration.historySize == 1000)
         #expect(configuration.maxDisconnectionDuration == 120_000)
         #expect(configuration.streamAuthTimeout == 5_000)
+        #expect(configuration.streamPingInterval == 25_000)
+        #expect(configuration.streamPingTimeout == 20_000)
         #expect(configuration.logLevel == "info")
         #expect(!configuration.bench)
         #expect(configuration.logConnections)
@@ -147,6 +149,7 @@ struct HubConfigurationTests {
             "HUB_PING_INTERVAL": "1000", "HUB_PING_TIMEOUT": "900", "HUB_UPGRADE_TIMEOUT": "800",
             "HUB_MAX_HTTP_BUFFER_SIZE": "4096", "HUB_CONNECT_TIMEOUT": "700", "HUB_JWT_SECRET": Self.secret,
             "HUB_HISTORY_SIZE": "50", "HUB_MAX_DISCONNECTION_DURATION": "600", "HUB_STREAM_AUTH_TIMEOUT": "500",
+            "HUB_STREAM_PING_INTERVAL": "450", "HUB_STREAM_PING_TIMEOUT": "400",
             "HUB_LOG_LEVEL": "trace", "HUB_LOG_CONNECTIONS": "false", "HUB_USER_EVENTS": "chat_message, agent_request,",
             "HUB_EPHEMERAL_EVENTS": "message.delta", "HUB_HISTORY_MAX_ROOMS": "11", "HUB_HISTORY_MAX_BYTES": "12",
             "HUB_HISTORY_TTL": "0", "HUB_MAX_ROOMS_PER_SOCKET": "13", "HUB_EVENT_RATE_LIMIT": "14", "HUB_EVENT_RATE_BURST": "15",
@@ -176,6 +179,8 @@ struct HubConfigurationTests {
         #expect(configuration.historySize == 50)
         #expect(configuration.maxDisconnectionDuration == 600)
         #expect(configuration.streamAuthTimeout == 500)
+        #expect(configuration.streamPingInterval == 450)
+        #expect(configuration.streamPingTimeout == 400)
         #expect(configuration.logLevel == "trace")
     }
 
@@ -255,6 +260,7 @@ struct HubConfigurationTests {
             "_comment", "host", "port", "path", "cors", "pingInterval", "pingTimeout", "upgradeTimeout",
             "maxHttpBufferSize", "connectTimeout", "transports", "allowUpgrades", "jwtSecret", "tokens",
             "historySize", "connectionStateRecovery", "streamAuthTimeout", "logLevel",
+            "streamPingInterval", "streamPingTimeout",
             "maxConnections", "maxConnectionsPerIP", "maxHeaderSize", "requestHeadTimeout", "keepAliveTimeout",
             "shutdownTimeout", "redisURL", "clusterStatusInterval", "cookie", "logConnections", "userEvents", "ephemeralEvents",
             "historyMaxRooms", "historyMaxBytes", "historyTTL", "maxRoomsPerSocket",
@@ -280,7 +286,8 @@ struct HubConfigurationTests {
              "streamAuthTimeout": 8, "logLevel": "warning", "logConnections": false,
              "userEvents": ["agent_request"], "ephemeralEvents": [], "historyMaxRooms": 9, "historyMaxBytes": 10,
              "historyTTL": 11, "maxRoomsPerSocket": 12, "eventRateLimit": 13, "eventRateBurst": 14,
-             "apiRateLimit": 15, "apiRateBurst": 16}
+             "apiRateLimit": 15, "apiRateBurst": 16,
+             "streamPingInterval": 17, "streamPingTimeout": 18}
             """)
         #expect(configuration.eventRateLimit == 13)
         #expect(configuration.eventRateBurst == 14)
@@ -309,6 +316,8 @@ struct HubConfigurationTests {
         #expect(configuration.historySize == 6)
         #expect(configuration.maxDisconnectionDuration == 7)
         #expect(configuration.streamAuthTimeout == 8)
+        #expect(configuration.streamPingInterval == 17)
+        #expect(configuration.streamPingTimeout == 18)
         #expect(configuration.logLevel == "warning")
     }
 
@@ -400,6 +409,7 @@ struct HubConfigurationTests {
     @Test(arguments: [
         "HUB_PORT", "HUB_PING_INTERVAL", "HUB_PING_TIMEOUT", "HUB_UPGRADE_TIMEOUT", "HUB_MAX_HTTP_BUFFER_SIZE",
         "HUB_CONNECT_TIMEOUT", "HUB_HISTORY_SIZE", "HUB_MAX_DISCONNECTION_DURATION", "HUB_STREAM_AUTH_TIMEOUT",
+        "HUB_STREAM_PING_INTERVAL", "HUB_STREAM_PING_TIMEOUT",
     ])
     func badEnvironmentNumbersAreRefused(name: String) {
         for value in ["abc", "1.5", "10ms", "0x10"] {
@@ -439,6 +449,8 @@ struct HubConfigurationTests {
         ("connectTimeout", Self.defaults { c in c.connectTimeout = 2_147_483_648 }),
         ("connectionStateRecovery.maxDisconnectionDuration", Self.defaults { c in c.maxDisconnectionDuration = 0 }),
         ("streamAuthTimeout", Self.defaults { c in c.streamAuthTimeout = 0 }),
+        ("streamPingInterval", Self.defaults { c in c.streamPingInterval = 0 }),
+        ("streamPingTimeout", Self.defaults { c in c.streamPingTimeout = 2_147_483_648 }),
         ("maxHttpBufferSize", Self.defaults { c in c.maxHttpBufferSize = 0 }),
         ("historySize", Self.defaults { c in c.historySize = 0 }),
         ("transports", Self.defaults { c in c.transports = [] }),

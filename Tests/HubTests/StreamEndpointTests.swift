@@ -254,6 +254,307 @@ import Testing
         await socket.close()
     }
 
+
+    // MARK: - Publishing
+
+    @Test func publishReachesSubscribersAndIsAnsweredWithTheRef() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let listener = try await fixture.authenticated(roles: [.monitor])
+        try await listener.subscribe(#"{"action":"subscribe","namespace":"/monitoring","room":"ops"}"#)
+        let publisher = try await fixture.authenticated(roles: [.service], subject: "agent-7")
+        publisher.send(text: #"{"action":"publish","namespace":"/monitoring","room":"ops","event":"task_failed","data":{"task_id":"t1","error":"boom"},"ref":"r-1"}"#)
+        let answer = try await publisher.nextJSON()
+        #expect(answer["type"] == "published")
+        #expect(answer["delivered"] == 1)
+        #expect(answer["ref"] == "r-1")
+        let id = try #require(answer["id"]?.stringValue)
+        let message = try await listener.nextJSON()
+        #expect(message["type"] == "event")
+        #expect(message["event"]?["id"] == .string(id))
+        #expect(message["event"]?["type"] == "task_failed")
+        #expect(message["event"]?["room"] == "ops")
+        #expect(message["event"]?["namespace"] == "/monitoring")
+        #expect(message["event"]?["data"] == ["task_id": "t1", "error": "boom"])
+        #expect(message["event"]?["source"] == "stream:agent-7")
+        #expect(message["event"]?["offset"] == 1)
+        // Kept in history like any publish.
+        #expect(fixture.hub.history.latestOffset(namespace: "/monitoring", room: "ops") == 1)
+        await listener.close()
+        await publisher.close()
+    }
+
+    @Test func publishFollowsTheSocketRules() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let user = try await fixture.authenticated(roles: [.user], subject: "uma")
+        // Not in the room.
+        user.send(text: #"{"action":"publish","room":"lobby","event":"chat_message","data":{"m":"hi"},"ref":1}"#)
+        #expect(try await user.nextJSON() == ["type": "error", "message": "publish refused", "reason": "join the room first",
+                                              "namespace": "/", "room": "lobby", "ref": 1])
+        // In the room (subscribed): allowed; the sender's own subscription gets the event too.
+        try await user.subscribe(#"{"action":"subscribe","room":"lobby"}"#)
+        user.send(text: #"{"action":"publish","room":"lobby","event":"chat_message","data":{"m":"hi"},"ref":2}"#)
+        var types: [JSONValue] = []
+        for _ in 0..<2 {
+            types.append(try await user.nextJSON()["type"] ?? .null)
+        }
+        #expect(types.contains("published") && types.contains("event"))
+        // A user may not publish agent events, even into a room it is in.
+        user.send(text: #"{"action":"publish","room":"lobby","event":"task_failed","data":{}}"#)
+        #expect(try await user.nextJSON() == ["type": "error", "message": "publish refused",
+                                              "reason": "role required to publish task_failed", "namespace": "/", "room": "lobby"])
+        // Presence events are the hub's own.
+        user.send(text: #"{"action":"publish","room":"lobby","event":"user_joined","data":{}}"#)
+        #expect(try await user.nextJSON()["reason"] == "reserved event name")
+        // Nor into a namespace its roles do not admit.
+        user.send(text: #"{"action":"publish","namespace":"/monitoring","room":"ops","event":"chat_message","data":{}}"#)
+        #expect(try await user.nextJSON() == ["type": "error", "message": "forbidden", "reason": "role required for /monitoring",
+                                              "namespace": "/monitoring", "room": "ops"])
+        // data must be an object.
+        user.send(text: #"{"action":"publish","room":"lobby","event":"chat_message","data":"hi"}"#)
+        #expect(try await user.nextJSON() == ["type": "error", "message": "invalid field: data must be an object"])
+
+        // A service publishes into granted rooms only.
+        let service = try await fixture.authenticated(roles: [.service], rooms: ["ops"])
+        service.send(text: #"{"action":"publish","room":"other","event":"task_failed","data":{}}"#)
+        #expect(try await service.nextJSON() == ["type": "error", "message": "publish refused", "reason": "room not granted",
+                                                 "namespace": "/", "room": "other"])
+        // Any valid name, such as an AG-UI event; not a reserved, empty or control-character one.
+        service.send(text: #"{"action":"publish","room":"ops","event":"RUN_STARTED","data":{"threadId":"t","runId":"r"}}"#)
+        #expect(try await service.nextJSON()["type"] == "published")
+        service.send(text: #"{"action":"publish","room":"ops","event":"connect","data":{}}"#)
+        #expect(try await service.nextJSON()["reason"] == "reserved event name")
+        service.send(text: #"{"action":"publish","room":"ops","event":"","data":{}}"#)
+        #expect(try await service.nextJSON()["reason"] == "event name must not be empty")
+        service.send(text: #"{"action":"publish","room":"ops","event":"a\u0007b","data":{}}"#)
+        #expect(try await service.nextJSON()["reason"] == "event name contains a control character")
+        let refused = await fixture.hub.metrics.render(hub: fixture.hub)
+        #expect(refused.contains(#"hub_events_refused_total{reason="reserved_name"} 2"#))
+        // The connections stay open.
+        user.send(text: #"{"type":"ping"}"#)
+        #expect(try await user.nextText() == #"{"type":"pong"}"#)
+        await user.close()
+        await service.close()
+    }
+
+    @Test func publishesAreRateLimitedLikeASocketsEvents() async throws {
+        let fixture = try await StreamFixture.start {
+            $0.eventRateLimit = 1
+            $0.eventRateBurst = 2
+        }
+        defer { fixture.stop() }
+        let service = try await fixture.authenticated(roles: [.service])
+        // The burst (2) goes through; then refusals (a token comes back each second, so on a slow
+        // machine one more may pass); a whole burst refused in a row closes the connection.
+        var answers: [StreamTestMessage] = []
+        for n in 1...20 {
+            service.send(text: #"{"action":"publish","room":"ops","event":"task_failed","data":{},"ref":"# + "\(n)}")
+            let answer = try await service.next()
+            answers.append(answer)
+            if case .close = answer { break }
+        }
+        let published = answers.prefix { if case .text(let text) = $0 { text.contains(#""type":"published""#) } else { false } }
+        #expect(published.count >= 2)
+        #expect(answers.contains { if case .text(let text) = $0 { text.hasPrefix(#"{"type":"error","message":"rate limited","ref":"#) } else { false } })
+        #expect(answers.last == .close(code: 1008, reason: "rate limited"))
+        try await service.waitForClose()
+        let metrics = await fixture.hub.metrics.render(hub: fixture.hub)
+        #expect((metricValue(metrics, #"hub_limits_reached_total{limit="eventRateLimit"}"#) ?? 0) >= 2)
+    }
+
+    // MARK: - Subscribing without a room
+
+    @Test func subscribeWithoutRoomGetsEveryReadableRoomFilteredByType() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let socket = try await fixture.authenticated(roles: [.monitor])
+        socket.send(text: #"{"action":"subscribe","namespace":"/monitoring","event_types":["alert_created","task_failed"],"ref":"all"}"#)
+        #expect(try await socket.nextText()
+            == #"{"type":"subscribed","namespace":"/monitoring","room":null,"event_types":["alert_created","task_failed"],"ref":"all"}"#)
+        let hub = fixture.hub
+        try await hub.broadcaster.publish(type: "task_started", data: ["n": 0], namespace: "/monitoring", rooms: ["a"], source: "test")
+        let a = try await hub.broadcaster.publish(type: "task_failed", data: ["n": 1], namespace: "/monitoring", rooms: ["a"], source: "test")
+        let b = try await hub.broadcaster.publish(type: "task_failed", data: ["n": 2], namespace: "/monitoring", rooms: ["b"], source: "test")
+        try await hub.broadcaster.publish(type: "task_failed", data: ["n": 3], namespace: "/chat", rooms: ["a"], source: "test")
+        let alert = try await hub.broadcaster.alert(level: .warning, message: "disk", source: "node-3")
+        #expect(try await socket.nextJSON() == ["type": "event", "event": a.events[0].json])
+        #expect(try await socket.nextJSON() == ["type": "event", "event": b.events[0].json])
+        // The alert to the whole of /monitoring (room null).
+        let wide = try #require(alert.events.first { $0.namespace == "/monitoring" })
+        #expect(try await socket.nextJSON() == ["type": "event", "event": wide.json])
+        socket.send(text: #"{"action":"ping"}"#)
+        #expect(try await socket.nextText() == #"{"type":"pong"}"#)
+
+        socket.send(text: #"{"action":"subscribe","namespace":"/monitoring","since":3}"#)
+        #expect(try await socket.nextJSON()
+            == ["type": "error", "message": "invalid field: since must be absent without a room (offsets are per room)"])
+        await socket.close()
+    }
+
+    @Test func everyReadableRoomRespectsTheRoomGrant() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let socket = try await fixture.authenticated(roles: [.user], rooms: ["lobby"])
+        socket.send(text: #"{"action":"subscribe","namespace":"/chat"}"#)
+        #expect(try await socket.nextJSON() == ["type": "subscribed", "namespace": "/chat", "room": nil, "event_types": nil])
+        let hub = fixture.hub
+        #expect(try await hub.broadcaster.publish(type: "chat_message", data: [:], namespace: "/chat", rooms: ["secret"], source: "test")
+            .delivered == 0)
+        let lobby = try await hub.broadcaster.publish(type: "chat_message", data: [:], namespace: "/chat", rooms: ["lobby"], source: "test")
+        #expect(lobby.delivered == 1)
+        #expect(try await socket.nextJSON() == ["type": "event", "event": lobby.events[0].json])
+        await socket.close()
+    }
+
+    @Test func overlappingSubscriptionsGetAnEventOnce() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let socket = try await fixture.authenticated(roles: [.user])
+        try await socket.subscribe(#"{"action":"subscribe","room":"ops"}"#)
+        try await socket.subscribe(#"{"action":"subscribe"}"#)
+        let result = try await fixture.hub.broadcaster.publish(type: "chat_message", data: ["n": 1], namespace: "/", rooms: ["ops"], source: "test")
+        #expect(result.delivered == 1)
+        #expect(try await socket.nextJSON() == ["type": "event", "event": result.events[0].json])
+        socket.send(text: #"{"action":"ping"}"#)
+        #expect(try await socket.nextText() == #"{"type":"pong"}"#) // no second copy came first
+        await socket.close()
+    }
+
+    // MARK: - Heartbeat
+
+    @Test func pingAndPongInBothForms() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let socket = try await fixture.connect()
+        socket.send(text: #"{"type":"ping"}"#)
+        #expect(try await socket.nextText() == #"{"type":"pong"}"#)
+        socket.send(text: #"{"action":"ping","ref":42}"#)
+        #expect(try await socket.nextText() == #"{"type":"pong","ref":42}"#)
+        socket.send(text: #"{"type":"ping","ref":"hb"}"#)
+        #expect(try await socket.nextText() == #"{"type":"pong","ref":"hb"}"#)
+        await socket.close()
+    }
+
+    @Test func theServerPingsAndClosesAClientThatDoesNotAnswer() async throws {
+        let fixture = try await StreamFixture.start {
+            $0.streamPingInterval = 300
+            $0.streamPingTimeout = 100
+        }
+        defer { fixture.stop() }
+        let socket = try await fixture.authenticated(roles: [.user])
+        socket.send(text: #"{"action":"subscribe","room":"quiet"}"#)
+        // The test client never answers pings: a ping, then the close (the subscribed answer
+        // before them; a second ping may come before the close on a slow machine).
+        var frames: [StreamTestMessage] = []
+        while true {
+            let frame = try await socket.next()
+            frames.append(frame)
+            if case .close = frame { break }
+        }
+        #expect(frames.first { if case .ping = $0 { true } else { false } } == .ping([]))
+        // (On a starved machine the close may even come before the subscribe was read; then the
+        // subscription never started, and the checks below hold all the same.)
+        #expect(frames.last == .close(code: 1001, reason: "ping timeout"))
+        try await socket.waitForClose()
+        let result = try await fixture.hub.broadcaster.publish(type: "chat_message", data: [:], namespace: "/", rooms: ["quiet"], source: "test")
+        #expect(result.delivered == 0)
+        try await eventually { fixture.hub.streamStats.snapshot == StreamStats.Snapshot(connections: 0, subscriptions: 0, rooms: [:], allRooms: [:]) }
+    }
+
+    @Test func aClientThatAnswersPingsStays() async throws {
+        // A long timeout: only a client that never answers may be closed, however loaded the machine.
+        let fixture = try await StreamFixture.start {
+            $0.streamPingInterval = 50
+            $0.streamPingTimeout = 5000
+        }
+        defer { fixture.stop() }
+        let socket = try await fixture.authenticated(roles: [.user])
+        for _ in 0..<4 {
+            guard case .ping(let data) = try await socket.next() else { Issue.record("expected a ping"); return }
+            socket.send(WebSocketFrame(fin: true, opcode: .pong, data: ByteBuffer(bytes: data)))
+        }
+        socket.send(text: #"{"action":"ping"}"#)
+        var answer = try await socket.next()
+        while case .ping = answer { answer = try await socket.next() }
+        #expect(answer == .text(#"{"type":"pong"}"#))
+        await socket.close()
+    }
+
+    // MARK: - Connection log
+
+    @Test func connectionsAreLoggedWithoutTheToken() async throws {
+        let records = StreamTestLogRecorder()
+        let fixture = try await StreamFixture.start(logHandler: records)
+        defer { fixture.stop() }
+        let token = fixture.token("lena", roles: [.user])
+        let socket = try await fixture.connect("/stream?token=\(token)")
+        #expect(try await socket.nextJSON()["type"] == "authenticated")
+        socket.sendClose()
+        #expect(try await socket.nextClose()?.code == 1000)
+        try await socket.waitForClose()
+        try await eventually { records.lines.contains { $0.contains("stream disconnected") } }
+        let connected = try #require(records.lines.first { $0.contains("stream connected") })
+        #expect(connected.hasPrefix("info stream connected remote=127.0.0.1:"))
+        #expect(connected.hasSuffix(" user=lena"))
+        let disconnected = try #require(records.lines.first { $0.contains("stream disconnected") })
+        #expect(disconnected.hasPrefix("info stream disconnected duration_ms="))
+        #expect(disconnected.contains("reason=client closed (1000) remote=127.0.0.1:"))
+        #expect(disconnected.hasSuffix(" user=lena"))
+        #expect(!records.lines.contains { $0.contains(token) })
+    }
+
+    @Test func theConnectionLogCanBeTurnedOff() async throws {
+        let records = StreamTestLogRecorder()
+        let fixture = try await StreamFixture.start(logHandler: records) { $0.logConnections = false }
+        defer { fixture.stop() }
+        let socket = try await fixture.authenticated(roles: [.user])
+        socket.sendClose()
+        _ = try await socket.nextClose()
+        try await socket.waitForClose()
+        try await eventually { fixture.hub.streamStats.snapshot.connections == 0 }
+        #expect(!records.lines.contains { $0.contains("stream connected") || $0.contains("stream disconnected") })
+    }
+
+    // MARK: - Status and metrics
+
+    @Test func statusAndMetricsCountConnectionsAndSubscriptions() async throws {
+        let fixture = try await StreamFixture.start()
+        defer { fixture.stop() }
+        let a = try await fixture.authenticated(roles: [.monitor])
+        try await a.subscribe(#"{"action":"subscribe","namespace":"/monitoring","room":"ops"}"#)
+        try await a.subscribe(#"{"action":"subscribe","namespace":"/monitoring"}"#)
+        let b = try await fixture.authenticated(roles: [.user])
+        try await b.subscribe(#"{"action":"subscribe","room":"lobby"}"#)
+        try await b.subscribe(#"{"action":"subscribe","namespace":"/chat","room":"lobby"}"#)
+        let c = try await fixture.connect() // not authenticated yet: a connection, no subscription
+
+        try await eventually { fixture.hub.streamStats.snapshot.connections == 3 }
+        let status = await StatusReport.gather(from: fixture.hub).json
+        #expect(status["stream"] == [
+            "connections": 3, "subscriptions": 4,
+            "rooms": ["/": ["lobby": 1], "/chat": ["lobby": 1], "/monitoring": ["ops": 1]],
+            "all_rooms": ["/monitoring": 1],
+        ])
+        #expect(status["stream"]?.jsonString
+            == #"{"connections":3,"subscriptions":4,"rooms":{"/":{"lobby":1},"/chat":{"lobby":1},"/monitoring":{"ops":1}},"all_rooms":{"/monitoring":1}}"#)
+        let metrics = await fixture.hub.metrics.render(hub: fixture.hub)
+        #expect(metricValue(metrics, "hub_stream_connections") == 3)
+        #expect(metricValue(metrics, "hub_stream_subscriptions") == 4)
+
+        b.send(text: #"{"action":"unsubscribe","room":"lobby"}"#)
+        #expect(try await b.nextJSON()["type"] == "unsubscribed")
+        await a.close()
+        await c.close()
+        try await eventually { fixture.hub.streamStats.snapshot.connections == 1 }
+        #expect(await StatusReport.gather(from: fixture.hub).json["stream"]
+            == ["connections": 1, "subscriptions": 1, "rooms": ["/chat": ["lobby": 1]], "all_rooms": [:]])
+        let after = await fixture.hub.metrics.render(hub: fixture.hub)
+        #expect(metricValue(after, "hub_stream_connections") == 1)
+        #expect(metricValue(after, "hub_stream_subscriptions") == 1)
+        await b.close()
+    }
+
     // MARK: - Errors and closing
 
     @Test func errorsKeepTheConnectionOpen() async throws {
@@ -264,8 +565,8 @@ import Testing
         #expect(try await socket.nextJSON() == ["type": "error", "message": "invalid JSON"])
         socket.send(text: #"{"action":"dance"}"#)
         #expect(try await socket.nextJSON() == ["type": "error", "message": "unknown action: dance"])
-        socket.send(text: #"{"action":"subscribe"}"#)
-        #expect(try await socket.nextJSON() == ["type": "error", "message": "missing field: room"])
+        socket.send(text: #"{"action":"publish","ref":"x"}"#)
+        #expect(try await socket.nextJSON() == ["type": "error", "message": "missing field: room", "ref": "x"])
         socket.send(bytes: [1, 2, 3])
         #expect(try await socket.nextJSON() == ["type": "error", "message": "binary frames are not supported"])
         socket.send(text: #"{"action":"ping"}"#)
@@ -394,13 +695,14 @@ private struct StreamFixture {
     let server: HTTPServer
     let address: SocketAddress
 
-    static func start(_ configure: (inout HubConfiguration) -> Void = { _ in }) async throws -> StreamFixture {
+    static func start(logHandler: StreamTestLogRecorder? = nil,
+                      _ configure: (inout HubConfiguration) -> Void = { _ in }) async throws -> StreamFixture {
         var configuration = HubConfiguration()
         configuration.jwtSecret = Self.secret
         configuration.port = 0
         configure(&configuration)
-        var logger = Logger(label: "stream-tests")
-        logger.logLevel = .critical
+        var logger = logHandler.map { handler in Logger(label: "stream-tests") { _ in handler } } ?? Logger(label: "stream-tests")
+        logger.logLevel = logHandler == nil ? .critical : .trace
         let group = MultiThreadedEventLoopGroup.singleton
         let hub = try Hub(configuration: configuration, group: group, logger: logger)
         let server = HTTPServer(configuration: .init(host: "127.0.0.1", port: 0), endpoints: hub.endpoints, group: group, logger: logger)
@@ -422,8 +724,8 @@ private struct StreamFixture {
     }
 
     /// A connection authenticated by query token (the `authenticated` message is consumed).
-    func authenticated(roles: Set<Role>, rooms: Set<String>? = nil) async throws -> StreamTestSocket {
-        let socket = try await self.connect("/stream?token=\(self.token("tester", roles: roles, rooms: rooms))")
+    func authenticated(roles: Set<Role>, rooms: Set<String>? = nil, subject: String = "tester") async throws -> StreamTestSocket {
+        let socket = try await self.connect("/stream?token=\(self.token(subject, roles: roles, rooms: rooms))")
         let message = try await socket.nextJSON()
         guard message["type"] == "authenticated" else { throw TestClientError.unexpected("\(message)") }
         return socket
@@ -435,10 +737,57 @@ private struct StreamFixture {
     }
 }
 
+// MARK: - Log capture
+
+/// Keeps every log line (message and metadata), at every level.
+private final class StreamTestLogRecorder: LogHandler, Sendable {
+    private let records = NIOLockedValueBox<[String]>([])
+
+    var lines: [String] { self.records.withLockedValue { $0 } }
+
+    var metadata: Logger.Metadata {
+        get { [:] }
+        set {}
+    }
+
+    var logLevel: Logger.Level {
+        get { .trace }
+        set {}
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { nil }
+        set {}
+    }
+
+    func log(event: LogEvent) {
+        let metadata = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        self.records.withLockedValue { $0.append("\(event.level) \(event.message) \(metadata)") }
+    }
+}
+
 // MARK: - Minimal NIO clients (after Tests/EngineIOTests/Support/TestClients.swift)
 
 /// The guard on every wait: only bounds a hang.
 private let streamTestTimeout = TimeAmount.seconds(10)
+
+/// The value of the unlabelled metric `name` in a Prometheus text exposition.
+private func metricValue(_ text: String, _ name: String) -> Double? {
+    for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {
+        return Double(line.dropFirst(name.count + 1))
+    }
+    return nil
+}
+
+/// Waits until `condition` holds (the hub updates its counts when a connection's close is
+/// processed, a moment after the client sees it); fails after ``streamTestTimeout``.
+private func eventually(_ condition: @Sendable () async -> Bool) async throws {
+    let deadline = NIODeadline.now() + streamTestTimeout
+    while !(await condition()) {
+        guard NIODeadline.now() < deadline else { throw TestClientError.unexpected("condition not met in time") }
+        try await Task.sleep(nanoseconds: 10_000_000)
+    }
+}
 
 /// A close frame's status code and reason.
 private struct StreamTestClose: Equatable {

@@ -25,8 +25,9 @@ import Testing
         return event
     }
 
-    func error(_ message: String, reason: String? = nil, namespace: String? = nil, room: String? = nil) -> Action {
-        .send(State.error(message, reason: reason, namespace: namespace, room: room))
+    func error(_ message: String, reason: String? = nil, namespace: String? = nil, room: String? = nil,
+               ref: JSONValue? = nil) -> Action {
+        .send(State.error(message, reason: reason, namespace: namespace, room: room, ref: ref))
     }
 
     /// Subscribes and starts the subscription with `latestOffset` and no history; returns its id.
@@ -133,7 +134,7 @@ import Testing
         var state = authenticated()
         #expect(state.receive(text: "not json") == [error("invalid JSON")])
         #expect(state.receive(text: #"{"action":"dance"}"#) == [error("unknown action: dance")])
-        #expect(state.receive(text: #"{"action":"subscribe"}"#) == [error("missing field: room")])
+        #expect(state.receive(text: #"{"action":"publish","event":"e"}"#) == [error("missing field: room")])
         #expect(state.receiveBinary() == [error("binary frames are not supported")])
         #expect(state.receive(text: #"{"action":"ping"}"#) == [.send(["type": "pong"])])
         #expect(state.phase == .authenticated(Self.admin))
@@ -201,11 +202,11 @@ import Testing
             .startSubscription(id: first + 1, filter: EventFilter(namespace: "/", room: "ops", types: ["task_failed"]), since: nil),
         ])
         #expect(state.subscriptionCount == 1)
-        // A late event for the old subscription is dropped.
+        // A late event the old subscription wanted and the new one does not is dropped.
         _ = state.subscriptionStarted(id: first + 1, latestOffset: 0, history: [])
-        #expect(state.receive(event: event("task_failed", offset: 1), subscription: first) == [])
+        #expect(state.receive(event: event("chat_message", offset: 1)) == [])
         let failed = event("task_failed", offset: 1)
-        #expect(state.receive(event: failed, subscription: first + 1) == [.send(State.eventMessage(failed))])
+        #expect(state.receive(event: failed) == [.send(State.eventMessage(failed))])
     }
 
     @Test func subscriptionsAreBounded() throws {
@@ -237,9 +238,9 @@ import Testing
         let actions = state.subscriptionStarted(id: 1, latestOffset: 5, history: history)
         #expect(Array(actions.dropFirst()) == history.prefix(3).map { Action.replay(State.eventMessage($0)) })
         // Live: 4 and 5 were replayed, 6 was not.
-        #expect(state.receive(event: event(offset: 5), subscription: 1) == [])
+        #expect(state.receive(event: event(offset: 5)) == [])
         let six = event(offset: 6)
-        #expect(state.receive(event: six, subscription: 1) == [.send(State.eventMessage(six))])
+        #expect(state.receive(event: six) == [.send(State.eventMessage(six))])
     }
 
     @Test func replayKeepsOnlyWantedTypes() throws {
@@ -255,9 +256,9 @@ import Testing
         var state = authenticated()
         _ = state.receive(text: #"{"action":"subscribe","room":"ops"}"#)
         #expect(state.subscriptionStarted(id: 1, latestOffset: 7, history: [event(offset: 7)]).count == 1)
-        #expect(state.receive(event: event(offset: 7), subscription: 1) == [])
+        #expect(state.receive(event: event(offset: 7)) == [])
         let eight = event(offset: 8)
-        #expect(state.receive(event: eight, subscription: 1) == [.send(State.eventMessage(eight))])
+        #expect(state.receive(event: eight) == [.send(State.eventMessage(eight))])
     }
 
     @Test func eventsArrivingWhileStartingAreBufferedAndDeduplicated() {
@@ -266,9 +267,9 @@ import Testing
         let four = event(offset: 4)
         let five = event(offset: 5)
         let ephemeral = event("typing_indicator", offset: nil)
-        #expect(state.receive(event: four, subscription: 1) == [])
-        #expect(state.receive(event: ephemeral, subscription: 1) == [])
-        #expect(state.receive(event: five, subscription: 1) == [])
+        #expect(state.receive(event: four) == [])
+        #expect(state.receive(event: ephemeral) == [])
+        #expect(state.receive(event: five) == [])
         // The same event (4) both in the history read and delivered live while starting: sent once.
         let history = (1...3).map { event(offset: $0) } + [four]
         let actions = state.subscriptionStarted(id: 1, latestOffset: 4, history: history)
@@ -279,17 +280,17 @@ import Testing
 
     @Test func liveEventsOfUnwantedTypesAreDropped() throws {
         var state = authenticated()
-        let id = try subscribeLive(&state, types: ["alert_created"])
-        #expect(state.receive(event: event("chat_message", offset: 1), subscription: id) == [])
+        _ = try subscribeLive(&state, types: ["alert_created"])
+        #expect(state.receive(event: event("chat_message", offset: 1)) == [])
         let alert = event("alert_created", offset: 2)
-        #expect(state.receive(event: alert, subscription: id) == [.send(State.eventMessage(alert))])
+        #expect(state.receive(event: alert) == [.send(State.eventMessage(alert))])
     }
 
     @Test func ephemeralEventsAreAlwaysLive() throws {
         var state = authenticated()
-        let id = try subscribeLive(&state, latestOffset: 50)
+        _ = try subscribeLive(&state, latestOffset: 50)
         let typing = event("typing_indicator", offset: nil)
-        #expect(state.receive(event: typing, subscription: id) == [.send(State.eventMessage(typing))])
+        #expect(state.receive(event: typing) == [.send(State.eventMessage(typing))])
     }
 
     @Test func eventMessageWrapsTheEventJSON() {
@@ -307,7 +308,7 @@ import Testing
         if case .send(let message) = actions.last {
             #expect(message.jsonString == #"{"type":"unsubscribed","namespace":"/","room":"ops"}"#)
         }
-        #expect(state.receive(event: event(offset: 1), subscription: id) == [])
+        #expect(state.receive(event: event(offset: 1)) == [])
         #expect(state.subscriptionCount == 0)
     }
 
@@ -349,7 +350,7 @@ import Testing
             == [.endSubscription(id: id), .close(code: .dataInconsistentWithMessage, reason: "invalid UTF-8")])
         #expect(state.close(code: .normalClosure, reason: "") == [])
         #expect(state.connectionClosed() == [])
-        #expect(state.receive(event: event(offset: 1), subscription: id) == [])
+        #expect(state.receive(event: event(offset: 1)) == [])
         #expect(state.receiveBinary() == [])
     }
 
@@ -358,5 +359,311 @@ import Testing
         _ = state.start(queryToken: nil)
         #expect(state.connectionClosed() == [.cancelAuthTimer])
         #expect(state.start(queryToken: nil) == [])
+    }
+
+    // MARK: - ref and ping
+
+    @Test func refIsEchoedOnTheAnswer() throws {
+        var state = State(pathRoom: nil, maxSubscriptions: 64, maxBufferedBytes: 1000)
+        _ = state.start(queryToken: nil)
+        #expect(state.receive(text: #"{"action":"ping","ref":"p"}"#) == [.send(["type": "pong", "ref": "p"])])
+        #expect(state.receive(text: #"{"action":"subscribe","room":"r","ref":1}"#) == [error("not authenticated", ref: 1)])
+        #expect(state.receive(text: #"{"action":"auth","token":"t","ref":"a"}"#) == [.authenticate(token: "t")])
+        let actions = state.authenticated(.success(Self.user))
+        guard case .send(let hello) = try #require(actions.last) else { Issue.record("\(actions)"); return }
+        #expect(hello.jsonString == #"{"type":"authenticated","user":"uma","roles":["user"],"ref":"a"}"#)
+
+        #expect(state.receive(text: #"{"action":"subscribe","room":"ops","ref":"s"}"#).last
+            == .startSubscription(id: 1, filter: EventFilter(namespace: "/", room: "ops"), since: nil))
+        let subscribed = state.subscriptionStarted(id: 1, latestOffset: 4, history: [])
+        guard case .send(let answer) = try #require(subscribed.first) else { Issue.record("\(subscribed)"); return }
+        #expect(answer.jsonString == #"{"type":"subscribed","namespace":"/","room":"ops","event_types":null,"latest_offset":4,"ref":"s"}"#)
+        #expect(state.receive(text: #"{"action":"unsubscribe","room":"ops","ref":"u"}"#).last
+            == .send(["type": "unsubscribed", "namespace": "/", "room": "ops", "ref": "u"]))
+        #expect(state.receive(text: #"{"action":"dance","ref":"d"}"#) == [error("unknown action: dance", ref: "d")])
+    }
+
+    @Test func failedAuthenticationCarriesTheRef() {
+        var state = State(pathRoom: nil, maxSubscriptions: 64, maxBufferedBytes: 1000)
+        _ = state.start(queryToken: nil)
+        _ = state.receive(text: #"{"action":"auth","token":"t","ref":9}"#)
+        #expect(state.authenticated(.failure(.unauthorized(reason: "token expired"))).first
+            == error("unauthorized", reason: "token expired", ref: 9))
+    }
+
+    @Test func typePingIsAnsweredLikeActionPing() {
+        var state = authenticated()
+        #expect(state.receive(text: #"{"type":"ping"}"#) == [.send(["type": "pong"])])
+        #expect(state.receive(text: #"{"action":"ping"}"#) == [.send(["type": "pong"])])
+    }
+
+    // MARK: - Subscribing without a room
+
+    @Test func subscribeWithoutRoomCoversEveryReadableRoomAndNamespaceWideEvents() throws {
+        var state = authenticated()
+        let actions = state.receive(text: #"{"action":"subscribe","namespace":"/monitoring","event_types":["alert_created"]}"#)
+        #expect(actions == [.startSubscription(
+            id: 1, filter: EventFilter(namespace: "/monitoring", scope: .readable(by: Self.admin), eventTypes: ["alert_created"]),
+            since: nil)])
+        let started = state.subscriptionStarted(id: 1, latestOffset: 0, history: [])
+        guard case .send(let answer) = try #require(started.first) else { Issue.record("\(started)"); return }
+        #expect(answer.jsonString == #"{"type":"subscribed","namespace":"/monitoring","room":null,"event_types":["alert_created"]}"#)
+
+        let inOps = event("alert_created", room: "ops", namespace: "/monitoring", offset: 1)
+        let inOther = event("alert_created", room: "other", namespace: "/monitoring", offset: 9)
+        var wide = HubEvent(type: "alert_created", namespace: "/monitoring", room: nil, data: [:], source: "test")
+        wide.offset = nil
+        #expect(state.receive(event: inOps) == [.send(State.eventMessage(inOps))])
+        #expect(state.receive(event: inOther) == [.send(State.eventMessage(inOther))])
+        #expect(state.receive(event: wide) == [.send(State.eventMessage(wide))])
+        #expect(state.receive(event: event("task_failed", room: "ops", namespace: "/monitoring", offset: 2)) == [])
+        #expect(state.receive(event: event("alert_created", room: "ops", namespace: "/", offset: 3)) == [])
+    }
+
+    @Test func everyReadableRoomFollowsTheGrants() throws {
+        let limited = Principal(subject: "g", roles: [.user], rooms: ["lobby", "K"])
+        var state = authenticated(limited)
+        _ = state.receive(text: #"{"action":"subscribe"}"#)
+        _ = state.subscriptionStarted(id: 1, latestOffset: 0, history: [])
+        let lobby = event(room: "lobby", offset: 1)
+        #expect(state.receive(event: lobby) == [.send(State.eventMessage(lobby))])
+        #expect(state.receive(event: event(room: "secret", offset: 2)) == [])
+        // KELVIN SIGN is not K: a grant is exact scalars.
+        #expect(state.receive(event: event(room: "\u{212A}", offset: 3)) == [])
+        let kay = event(room: "K", offset: 4)
+        #expect(state.receive(event: kay) == [.send(State.eventMessage(kay))])
+
+        // A user may not read the gated rooms of /, even with every room granted.
+        var user = authenticated(Self.user)
+        _ = user.receive(text: #"{"action":"subscribe"}"#)
+        _ = user.subscriptionStarted(id: 1, latestOffset: 0, history: [])
+        #expect(user.receive(event: event(room: "admin", offset: 1)) == [])
+        #expect(user.receive(event: event(room: "monitoring", offset: 2)) == [])
+        let chat = event(room: "chat", offset: 3)
+        #expect(user.receive(event: chat) == [.send(State.eventMessage(chat))])
+    }
+
+    @Test func subscribeWithoutRoomNeedsTheNamespace() {
+        var user = authenticated(Self.user)
+        #expect(user.receive(text: #"{"action":"subscribe","namespace":"/monitoring"}"#)
+            == [error("forbidden", reason: "role required for /monitoring", namespace: "/monitoring")])
+        #expect(user.receive(text: #"{"action":"subscribe","namespace":"/x"}"#) == [error("invalid namespace", namespace: "/x")])
+        #expect(user.receive(text: #"{"action":"subscribe","since":1}"#)
+            == [error("invalid field: since must be absent without a room (offsets are per room)")])
+        #expect(user.subscriptionCount == 0)
+    }
+
+    @Test func overlappingSubscriptionsDeliverAnEventOnce() throws {
+        var state = authenticated()
+        let room = try subscribeLive(&state, room: "ops")
+        _ = state.receive(text: #"{"action":"subscribe"}"#)
+        _ = state.subscriptionStarted(id: room + 1, latestOffset: 0, history: [])
+        #expect(state.subscriptionCount == 2)
+        let inOps = event(room: "ops", offset: 1)
+        #expect(state.receive(event: inOps) == [.send(State.eventMessage(inOps))])
+        let elsewhere = event(room: "elsewhere", offset: 1)
+        #expect(state.receive(event: elsewhere) == [.send(State.eventMessage(elsewhere))])
+        // Without the every-room subscription, only ops.
+        #expect(state.receive(text: #"{"action":"unsubscribe"}"#).last
+            == .send(["type": "unsubscribed", "namespace": "/", "room": nil]))
+        #expect(state.receive(event: event(room: "elsewhere", offset: 2)) == [])
+    }
+
+    @Test func aStartingRoomSubscriptionDoesNotHoldBackWhatAnEveryRoomSubscriptionDelivers() throws {
+        var state = authenticated()
+        _ = state.receive(text: #"{"action":"subscribe"}"#)
+        _ = state.subscriptionStarted(id: 1, latestOffset: 0, history: [])
+        _ = state.receive(text: #"{"action":"subscribe","room":"ops","since":0}"#)
+        let five = event(room: "ops", offset: 5)
+        #expect(state.receive(event: five) == [.send(State.eventMessage(five))])
+        // Started: the buffered nothing; the replay is what was asked for.
+        let started = state.subscriptionStarted(id: 2, latestOffset: 4, history: [event(room: "ops", offset: 4)])
+        #expect(started.count == 2)
+    }
+
+    // MARK: - Publishing
+
+    /// A rule that records what it was asked and refuses unless `allow`.
+    final class RecordingRule: @unchecked Sendable {
+        var calls: [(subject: String, type: String, room: String, namespace: String, isMember: Bool)] = []
+        var allow = true
+        var rule: State.PublishRule {
+            { principal, type, room, namespace, isMember in
+                self.calls.append((principal.subject, type, room, namespace, isMember))
+                return self.allow ? nil : "nope"
+            }
+        }
+    }
+
+    func publishing(_ principal: Principal, rule: RecordingRule, maxPending: Int = 64) -> State {
+        var state = State(pathRoom: nil, maxSubscriptions: 64, maxBufferedBytes: 1000, maxPendingPublishes: maxPending,
+                          publishRule: rule.rule)
+        _ = state.start(queryToken: "t")
+        _ = state.authenticated(.success(principal))
+        return state
+    }
+
+    @Test func publishAsksTheRulesWithMembershipFromTheSubscriptions() throws {
+        let rule = RecordingRule()
+        var state = publishing(Self.user, rule: rule)
+        let text = #"{"action":"publish","namespace":"/chat","room":"lobby","event":"chat_message","data":{"m":"hi"},"ref":"p1"}"#
+        #expect(state.receive(text: text) == [.publish(State.Publish(
+            type: "chat_message", data: ["m": "hi"], namespace: "/chat", room: "lobby", source: "stream:uma", ref: "p1"))])
+        #expect(rule.calls.last?.isMember == false)
+
+        _ = state.receive(text: #"{"action":"subscribe","namespace":"/chat","room":"lobby"}"#)
+        _ = state.receive(text: text)
+        #expect(rule.calls.last?.isMember == true)
+        // Another namespace's room of the same name is not covered.
+        _ = state.receive(text: #"{"action":"publish","room":"lobby","event":"chat_message","data":{}}"#)
+        #expect(rule.calls.last.map { ($0.namespace, $0.isMember) } ?? ("", true) == ("/", false))
+        // An every-room subscription covers the rooms the token may join.
+        _ = state.receive(text: #"{"action":"subscribe"}"#)
+        _ = state.receive(text: #"{"action":"publish","room":"anything","event":"chat_message","data":{}}"#)
+        #expect(rule.calls.last?.isMember == true)
+        _ = state.receive(text: #"{"action":"publish","room":"admin","event":"chat_message","data":{}}"#)
+        #expect(rule.calls.last?.isMember == false)
+        #expect(state.pendingPublishes == 5)
+    }
+
+    @Test func publishRefusals() {
+        let rule = RecordingRule()
+        rule.allow = false
+        var state = publishing(Self.user, rule: rule)
+        #expect(state.receive(text: #"{"action":"publish","room":"r","event":"e","data":{},"ref":1}"#)
+            == [error("publish refused", reason: "nope", namespace: "/", room: "r", ref: 1)])
+        #expect(state.receive(text: #"{"action":"publish","namespace":"/monitoring","room":"r","event":"e","data":{}}"#)
+            == [error("forbidden", reason: "role required for /monitoring", namespace: "/monitoring", room: "r")])
+        #expect(state.receive(text: #"{"action":"publish","namespace":"/x","room":"r","event":"e","data":{}}"#)
+            == [error("invalid namespace", namespace: "/x", room: "r")])
+        #expect(state.receive(text: #"{"action":"publish","room":"","event":"e","data":{}}"#)
+            == [error("invalid room name", reason: "1 to 128 characters", namespace: "/", room: "")])
+        #expect(state.receive(text: #"{"action":"publish","room":"r","event":"e","data":[]}"#)
+            == [error("invalid field: data must be an object")])
+        #expect(rule.calls.count == 1)
+        #expect(state.pendingPublishes == 0)
+        #expect(state.phase == .authenticated(Self.user))
+
+        var anonymous = State(pathRoom: nil, maxSubscriptions: 64, maxBufferedBytes: 1000, publishRule: rule.rule)
+        _ = anonymous.start(queryToken: nil)
+        #expect(anonymous.receive(text: #"{"action":"publish","room":"r","event":"e","data":{}}"#) == [error("not authenticated")])
+    }
+
+    @Test func publishWithTheDefaultEventRules() {
+        var user = authenticated(Self.user)
+        #expect(user.receive(text: #"{"action":"publish","room":"r","event":"chat_message","data":{}}"#)
+            == [error("publish refused", reason: "join the room first", namespace: "/", room: "r")])
+        _ = user.receive(text: #"{"action":"subscribe","room":"r"}"#)
+        #expect(user.receive(text: #"{"action":"publish","room":"r","event":"chat_message","data":{}}"#)
+            == [.publish(State.Publish(type: "chat_message", data: [:], namespace: "/", room: "r", source: "stream:uma", ref: nil))])
+    }
+
+    @Test func publishedAnswersWithIdDeliveredAndRef() throws {
+        let rule = RecordingRule()
+        var state = publishing(Self.admin, rule: rule)
+        _ = state.receive(text: #"{"action":"publish","room":"r","event":"e","data":{}}"#)
+        let actions = state.published(ref: "p9", result: .success((id: "ev-1", delivered: 3)))
+        guard case .send(let answer) = try #require(actions.first) else { Issue.record("\(actions)"); return }
+        #expect(answer.jsonString == #"{"type":"published","id":"ev-1","delivered":3,"ref":"p9"}"#)
+        #expect(state.pendingPublishes == 0)
+        struct Boom: Error, CustomStringConvertible { var description: String { "boom" } }
+        #expect(state.published(ref: nil, result: .failure(Boom())) == [error("publish failed", reason: "boom")])
+    }
+
+    @Test func pendingPublishesAreBounded() {
+        let rule = RecordingRule()
+        var state = publishing(Self.admin, rule: rule, maxPending: 1)
+        let text = #"{"action":"publish","room":"r","event":"e","data":{}}"#
+        #expect(state.receive(text: text).count == 1)
+        #expect(state.receive(text: text)
+            == [error("too many pending publishes", reason: "at most 1 per connection", namespace: "/", room: "r")])
+        _ = state.published(ref: nil, result: .success((id: "x", delivered: 0)))
+        guard case .publish = state.receive(text: text).first else { Issue.record("not published"); return }
+    }
+
+    @Test func aPublishAnsweredAfterTheCloseSendsNothing() {
+        let rule = RecordingRule()
+        var state = publishing(Self.admin, rule: rule)
+        _ = state.receive(text: #"{"action":"publish","room":"r","event":"e","data":{}}"#)
+        _ = state.close(code: .normalClosure, reason: "")
+        #expect(state.published(ref: nil, result: .success((id: "x", delivered: 0))) == [])
+        #expect(state.pendingPublishes == 0)
+    }
+
+    // MARK: - Heartbeat
+
+    @Test func pingThenAnyFrameCancelsThePongTimer() {
+        var state = authenticated()
+        #expect(state.pingDue() == [.sendPing, .startPongTimer])
+        // A second ping while the first is unanswered keeps the first deadline.
+        #expect(state.pingDue() == [.sendPing])
+        #expect(state.frameReceived() == [.cancelPongTimer])
+        #expect(state.frameReceived() == [])
+        #expect(state.pongTimedOut() == [])
+        #expect(state.pingDue() == [.sendPing, .startPongTimer])
+    }
+
+    @Test func noAnswerToAPingClosesWith1001() throws {
+        var state = authenticated()
+        let id = try subscribeLive(&state)
+        _ = state.pingDue()
+        #expect(state.pongTimedOut() == [.endSubscription(id: id), .close(code: .goingAway, reason: "ping timeout")])
+        #expect(state.phase == .closed)
+        #expect(state.pingDue() == [])
+    }
+
+    @Test func heartbeatRunsBeforeAuthenticationToo() {
+        var state = State(pathRoom: nil, maxSubscriptions: 64, maxBufferedBytes: 1000)
+        _ = state.start(queryToken: nil)
+        #expect(state.pingDue() == [.sendPing, .startPongTimer])
+        #expect(state.connectionClosed() == [.cancelAuthTimer, .cancelPongTimer])
+    }
+
+    // MARK: - Exact names
+
+    @Test func grantsAreExactScalars() {
+        let kelvin = "\u{212A}"
+        let principal = Principal(subject: "k", roles: [.service], rooms: ["K"])
+        var state = authenticated(principal)
+        #expect(state.receive(text: #"{"action":"subscribe","room":""# + kelvin + #""}"#)
+            == [error("forbidden", reason: "room not granted", namespace: "/", room: kelvin)])
+        #expect(state.receive(text: #"{"action":"publish","room":""# + kelvin + #"","event":"task_failed","data":{}}"#)
+            == [error("publish refused", reason: "room not granted", namespace: "/", room: kelvin)])
+        guard case .startSubscription = state.receive(text: #"{"action":"subscribe","room":"K"}"#).last else {
+            Issue.record("K not subscribed")
+            return
+        }
+        #expect(State.isGranted("anything", to: Principal(subject: "w", roles: [.user], rooms: ["*"])))
+        #expect(State.isGranted("anything", to: Principal(subject: "n", roles: [.user])))
+    }
+
+    @Test func roomsOfTheSameNameButOtherScalarsAreSeparateSubscriptions() {
+        var state = authenticated()
+        _ = state.receive(text: #"{"action":"subscribe","room":"K"}"#)
+        #expect(state.receive(text: #"{"action":"subscribe","room":"\#u{212A}"}"#).count == 1)
+        #expect(state.subscriptionCount == 2)
+    }
+
+    @Test func publishRateLimitedAnswersAndMayClose() throws {
+        let rule = RecordingRule()
+        var state = publishing(Self.admin, rule: rule)
+        let id = try subscribeLive(&state)
+        _ = state.receive(text: #"{"action":"publish","room":"r","event":"e","data":{}}"#)
+        #expect(state.publishRateLimited(ref: "x", disconnect: false) == [error("rate limited", ref: "x")])
+        #expect(state.pendingPublishes == 0)
+        _ = state.receive(text: #"{"action":"publish","room":"r","event":"e","data":{}}"#)
+        #expect(state.publishRateLimited(ref: nil, disconnect: true)
+            == [error("rate limited"), .endSubscription(id: id), .close(code: .policyViolation, reason: "rate limited")])
+        #expect(state.phase == .closed)
+    }
+
+    @Test func liveEventsHeldBackWhileStartingAreBounded() throws {
+        var state = authenticated()
+        _ = state.receive(text: #"{"action":"subscribe","room":"ops","since":0}"#)
+        for n in 1...State.maxEventsWhileStarting {
+            #expect(state.receive(event: event(offset: UInt64(n))).isEmpty)
+        }
+        #expect(state.receive(event: event(offset: 99_999))
+            == [.endSubscription(id: 1), .close(code: .policyViolation, reason: "slow consumer")])
     }
 }

@@ -37,8 +37,9 @@ from support import (
 _hub_logs: list[Path] = []  # for the terminal summary
 
 
-def _start_hub(args: list[str]):
-    """Starts the hub binary with `args` on a free port; yields a Hub handle; stops it after."""
+def _start_hub(args: list[str], env: dict[str, str] | None = None):
+    """Starts the hub binary with `args` (and `env` added to the environment) on a free port;
+    yields a Hub handle; stops it after."""
     binary = Path(os.environ.get("HUB_BIN", DEFAULT_HUB_BIN))
     if not (binary.is_file() and os.access(binary, os.X_OK)):
         pytest.exit(
@@ -52,7 +53,8 @@ def _start_hub(args: list[str]):
     _hub_logs.append(log)
     command = [str(binary), *args, "--port", str(port)]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, **env} if env else None)
     server = Hub(f"http://127.0.0.1:{port}", proc, log)
     try:
         deadline = time.monotonic() + STARTUP
@@ -98,6 +100,16 @@ def hubd():
     """`hub serve` with a JWT secret (hubsupport.SECRET) and a short heartbeat: the product."""
     yield from _start_hub(
         ["serve", "--jwt-secret", SECRET, "--ping-interval", "1000", "--ping-timeout", "2000", "--history-size", "50"]
+    )
+
+
+@pytest.fixture(scope="session")
+def hubd_stream_ping():
+    """`hub serve` (JWT secret hubsupport.SECRET) whose /stream heartbeat is short: a ping every
+    300 ms, 1 s to answer (HUB_STREAM_PING_INTERVAL / HUB_STREAM_PING_TIMEOUT)."""
+    yield from _start_hub(
+        ["serve", "--jwt-secret", SECRET],
+        env={"HUB_STREAM_PING_INTERVAL": "300", "HUB_STREAM_PING_TIMEOUT": "1000"},
     )
 
 

@@ -265,6 +265,32 @@ def test_stream_subscriber_on_a_gets_events_published_on_b_exactly_once(nodes):
         on_b.close()
 
 
+def test_stream_publish_on_a_reaches_an_every_room_subscriber_on_b_once(nodes):
+    import json
+    a, b = nodes
+    name = room()
+    on_b = stream_subscribe(b, "/monitoring", name)  # a room subscription ...
+    publisher = websocket.create_connection(f"{a.ws_url}/stream", timeout=WAIT)
+    try:
+        # ... and an every-room subscription on the same connection: the event still comes once.
+        on_b.send(json.dumps({"action": "subscribe", "namespace": "/monitoring", "event_types": ["RUN_STARTED"]}))
+        assert stream_recv(on_b)["room"] is None
+        publisher.send(json.dumps({"action": "auth", "token": jwt("agent", ["service"])}))
+        assert stream_recv(publisher)["type"] == "authenticated"
+        publisher.send(json.dumps({"action": "publish", "namespace": "/monitoring", "room": name, "event": "RUN_STARTED",
+                                   "data": {"runId": "r1"}, "ref": "p"}))
+        answer = stream_recv(publisher)
+        assert answer["type"] == "published" and answer["ref"] == "p"
+        event = stream_recv(on_b)["event"]
+        assert (event["id"], event["type"], event["room"], event["source"]) == (answer["id"], "RUN_STARTED", name, "stream:agent")
+        assert event["data"] == {"runId": "r1"}
+        on_b.send('{"action": "ping"}')
+        assert stream_recv(on_b) == {"type": "pong"}, "no second copy"
+    finally:
+        on_b.close()
+        publisher.close()
+
+
 def test_history_is_shared_by_the_nodes(nodes):
     a, b = nodes
     name = room()

@@ -8,12 +8,14 @@ and only guard against hangs.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import requests
 import websocket  # websocket-client
 
-from hubsupport import jwt
+import rawwire
+from hubsupport import HubClient, jwt
 from support import WAIT
 
 
@@ -146,8 +148,8 @@ def test_grants_errors_and_unsubscribe(hubd):
                             "namespace": "/monitoring", "room": name}
         ws.send("not json")
         assert recv(ws) == {"type": "error", "message": "invalid JSON"}
-        send(ws, {"action": "publish"})
-        assert recv(ws) == {"type": "error", "message": "unknown action: publish"}
+        send(ws, {"action": "dance"})
+        assert recv(ws) == {"type": "error", "message": "unknown action: dance"}
         ws.send_binary(b"\x00\x01")
         assert recv(ws) == {"type": "error", "message": "binary frames are not supported"}
         send(ws, {"action": "subscribe", "room": name})
@@ -168,3 +170,153 @@ def test_invalid_utf8_closes_with_1007(hubd):
         assert recv(ws) == ("close", 1007, "invalid UTF-8")
     finally:
         ws.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# publish, every readable room, heartbeat, status
+
+
+def admin_get(hub, path: str) -> requests.Response:
+    headers = {"Authorization": "Bearer " + jwt("ops-admin", ["admin"])}
+    response = requests.get(hub.url + path, headers=headers, timeout=WAIT)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def stream_status(hub) -> dict:
+    return admin_get(hub, "/api/websocket/status").json()["stream"]
+
+
+def metric(hub, name: str) -> float:
+    for line in requests.get(hub.url + "/metrics", timeout=WAIT).text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"no {name} in /metrics")
+
+
+def eventually(check, timeout: float = WAIT):
+    """Polls `check` until it returns a true value (the hub counts a close a moment after it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
+def test_publish_reaches_a_python_socketio_client_in_the_room(hubd):
+    name = room()
+    listener = HubClient(hubd.url, "/chat").connect(token=jwt("reader", ["user"]))
+    ws = authenticated(hubd, "user", sub="writer")
+    try:
+        assert listener.call("join_room", {"room": name}) == {"ok": True, "room": name}
+        # Not in the room yet: refused, the connection stays open.
+        send(ws, {"action": "publish", "namespace": "/chat", "room": name, "event": "chat_message",
+                  "data": {"message": "hi"}, "ref": "p1"})
+        refused = recv(ws)
+        assert (refused["type"], refused["message"], refused["ref"]) == ("error", "publish refused", "p1")
+        send(ws, {"action": "subscribe", "namespace": "/chat", "room": name, "event_types": ["user_joined"]})
+        assert recv(ws)["type"] == "subscribed"
+        send(ws, {"action": "publish", "namespace": "/chat", "room": name, "event": "chat_message",
+                  "data": {"message": "from the stream", "n": [1, 2]}, "ref": "p2"})
+        answer = recv(ws)
+        assert answer["type"] == "published" and answer["ref"] == "p2"
+        assert answer["delivered"] == 1  # the socket; the stream's own subscription wants user_joined only
+        data, meta, *_ = listener.next("chat_message")
+        assert data == {"message": "from the stream", "n": [1, 2]}
+        assert meta["id"] == answer["id"]
+        assert (meta["room"], meta["namespace"], meta["source"]) == (name, "/chat", "stream:writer")
+    finally:
+        ws.close()
+        listener.close()
+
+
+def test_subscribe_without_room_receives_a_broadcast_by_type(hubd):
+    # The issue's acceptance test: a dashboard subscribes to every room it may read with an AG-UI
+    # event name; a service POSTs that event to /api/broadcast into a room nobody named.
+    name = room()
+    ws = authenticated(hubd, "monitor", sub="dash")
+    try:
+        send(ws, {"action": "subscribe", "namespace": "/monitoring", "event_types": ["RUN_STARTED"], "ref": 1})
+        assert recv(ws) == {"type": "subscribed", "namespace": "/monitoring", "room": None,
+                            "event_types": ["RUN_STARTED"], "ref": 1}
+        broadcast(hubd, "/monitoring", name, "task_failed", {"task_id": "t1"})  # not a wanted type
+        broadcast(hubd, "/monitoring", name, "RUN_STARTED", {"threadId": "th-1", "runId": "run-1"})
+        message = recv(ws)
+        assert message["type"] == "event"
+        event = message["event"]
+        assert (event["type"], event["room"], event["namespace"]) == ("RUN_STARTED", name, "/monitoring")
+        assert event["data"] == {"threadId": "th-1", "runId": "run-1"}
+        assert event["source"] == "api:publisher"
+        send(ws, {"type": "ping"})
+        assert recv(ws) == {"type": "pong"}  # nothing else came in between
+        send(ws, {"action": "subscribe", "namespace": "/monitoring", "since": 0})
+        assert recv(ws) == {"type": "error",
+                            "message": "invalid field: since must be absent without a room (offsets are per room)"}
+    finally:
+        ws.close()
+
+
+def test_a_client_that_does_not_answer_pings_is_closed_and_leaves_the_status(hubd_stream_ping):
+    hub = hubd_stream_ping
+    name = room()
+    raw = rawwire.RawWebSocket(hub.url, f"/stream?token={jwt('silent', ['user'])}")
+    try:
+        assert raw.upgraded, raw.response
+        assert json.loads(raw.recv_text()) == {"type": "authenticated", "user": "silent", "roles": ["user"]}
+        raw.send_text(json.dumps({"action": "subscribe", "room": name}))
+        assert json.loads(raw.recv_text())["type"] == "subscribed"
+        status = stream_status(hub)
+        assert status["connections"] >= 1 and status["rooms"]["/"][name] == 1
+        # rawwire never answers a WebSocket ping: the server gives up after the timeout.
+        assert raw.close_reason(timeout=WAIT) == (1001, "ping timeout")
+    finally:
+        raw.close()
+    assert eventually(lambda: name not in stream_status(hub)["rooms"].get("/", {}))
+    assert eventually(lambda: stream_status(hub)["connections"] == 0)
+    assert eventually(lambda: metric(hub, "hub_stream_connections") == 0)
+
+
+def test_a_client_that_answers_pings_stays(hubd_stream_ping):
+    # websocket-client answers pings while it reads.
+    ws = authenticated(hubd_stream_ping, "user")
+    try:
+        deadline = time.monotonic() + 2.5  # several ping intervals and timeouts
+        while time.monotonic() < deadline:
+            ws.settimeout(0.1)
+            try:
+                ws.recv()
+            except websocket.WebSocketTimeoutException:
+                pass
+        ws.settimeout(WAIT)
+        send(ws, {"action": "ping", "ref": "still-here"})
+        assert recv(ws) == {"type": "pong", "ref": "still-here"}
+    finally:
+        ws.close()
+
+
+def test_status_and_metrics_show_stream_connections_and_subscriptions(hubd):
+    name = room()
+    a = authenticated(hubd, "monitor")
+    b = authenticated(hubd, "user")
+    try:
+        send(a, {"action": "subscribe", "namespace": "/chat", "room": name})
+        assert recv(a)["type"] == "subscribed"
+        send(a, {"action": "subscribe", "namespace": "/monitoring"})
+        assert recv(a)["type"] == "subscribed"
+        send(b, {"action": "subscribe", "namespace": "/chat", "room": name})
+        assert recv(b)["type"] == "subscribed"
+        status = stream_status(hubd)
+        assert set(status) == {"connections", "subscriptions", "rooms", "all_rooms"}
+        assert status["rooms"]["/chat"][name] == 2
+        assert status["all_rooms"]["/monitoring"] >= 1
+        assert status["connections"] >= 2 and status["subscriptions"] >= 3
+        assert metric(hubd, "hub_stream_connections") >= 2
+        assert metric(hubd, "hub_stream_subscriptions") >= 3
+    finally:
+        a.close()
+    try:
+        assert eventually(lambda: stream_status(hubd)["rooms"].get("/chat", {}).get(name) == 1)
+    finally:
+        b.close()
+    assert eventually(lambda: name not in stream_status(hubd)["rooms"].get("/chat", {}))

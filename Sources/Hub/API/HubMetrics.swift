@@ -31,6 +31,8 @@ import SocketIO
 /// | `hub_info` | gauge (always 1) | `version` |
 /// | `hub_redis_connected` | gauge (1 or 0; with `redisURL` only) | — |
 /// | `hub_redis_outages_total` | counter (with `redisURL` only) | — |
+/// | `hub_stream_connections` | gauge | — |
+/// | `hub_stream_subscriptions` | gauge | — |
 public final class HubMetrics: Sendable {
     /// The Content-Type of the text exposition format.
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -219,6 +221,7 @@ public final class HubMetrics: Sendable {
             }
         }
         self.refreshCluster(from: hub)
+        self.refreshStream(from: hub)
 
         // The engine (and the HTTP server sharing its counter) counts refusals; add the new ones.
         let refusals = hub.io.engine.refusals.snapshot

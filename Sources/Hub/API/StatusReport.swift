@@ -30,6 +30,8 @@ struct StatusReport: Sendable {
     var eventsReceived: Int
     /// Deliveries made.
     var eventsSent: Int
+    /// The `/stream` gateway's connections and subscriptions (key `stream`).
+    var stream = StreamStats.Snapshot(connections: 0, subscriptions: 0, rooms: [:], allRooms: [:])
 
     /// Gathers the report from `hub` (one hop to each event loop for rooms and transports).
     static func gather(from hub: Hub) async -> StatusReport {
@@ -43,7 +45,7 @@ struct StatusReport: Sendable {
         for room in Self.channelRooms where namespaces["/"]?.rooms[room] == nil {
             namespaces["/"]?.rooms[room] = 0
         }
-        return StatusReport(
+        var report = StatusReport(
             connections: hub.io.engine.sessionCount,
             namespaces: namespaces,
             transports: await hub.io.engine.transportCounts(),
@@ -51,6 +53,8 @@ struct StatusReport: Sendable {
             eventsReceived: hub.stats.eventsReceived,
             eventsSent: hub.stats.eventsSent
         )
+        report.stream = hub.streamStats.snapshot // stream
+        return report
     }
 
     /// The sockets of `namespace` and its rooms without the sockets' private rooms.
@@ -75,7 +79,7 @@ struct StatusReport: Sendable {
         for kind in EngineTransportKind.allCases.sorted(by: { $0.rawValue > $1.rawValue }) {
             transports[kind.rawValue] = .number(Double(self.transports[kind] ?? 0))
         }
-        return [
+        var json: JSONObject = [
             "status": "active",
             "connections": .number(Double(self.connections)),
             "rooms": Self.object(self.namespaces["/"]?.rooms ?? [:]),
@@ -85,6 +89,8 @@ struct StatusReport: Sendable {
             "events": ["received": .number(Double(self.eventsReceived)), "sent": .number(Double(self.eventsSent))],
             "version": .string(Hub.version),
         ]
+        json["stream"] = self.stream.json // stream
+        return .object(json)
     }
 
     /// Room counts as an object, names sorted.

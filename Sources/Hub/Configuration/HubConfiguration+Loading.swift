@@ -86,6 +86,8 @@ extension HubConfiguration {
             case "apiRateBurst": self.apiRateBurst = try Self.int(value, key)
             case "connectionStateRecovery": try self.apply(connectionStateRecovery: value)
             case "streamAuthTimeout": self.streamAuthTimeout = try Self.int(value, key)
+            case "streamPingInterval": self.streamPingInterval = try Self.int(value, key)
+            case "streamPingTimeout": self.streamPingTimeout = try Self.int(value, key)
             case "logLevel": self.logLevel = try Self.string(value, key)
             case "maxConnections": self.maxConnections = try Self.int(value, key)
             case "maxConnectionsPerIP": self.maxConnectionsPerIP = try Self.int(value, key)
@@ -210,6 +212,8 @@ extension HubConfiguration {
         if let burst = try int("HUB_API_RATE_BURST") { self.apiRateBurst = burst }
         if let duration = try int("HUB_MAX_DISCONNECTION_DURATION") { self.maxDisconnectionDuration = duration }
         if let timeout = try int("HUB_STREAM_AUTH_TIMEOUT") { self.streamAuthTimeout = timeout }
+        if let interval = try int("HUB_STREAM_PING_INTERVAL") { self.streamPingInterval = interval }
+        if let timeout = try int("HUB_STREAM_PING_TIMEOUT") { self.streamPingTimeout = timeout }
         if let level = value("HUB_LOG_LEVEL") { self.logLevel = level }
         if let url = value("HUB_REDIS_URL") { self.redisURL = url }
         if let interval = try int("HUB_CLUSTER_STATUS_INTERVAL") { self.clusterStatusInterval = interval }

@@ -65,6 +65,12 @@ public struct HubConfiguration: Sendable {
     public var maxDisconnectionDuration = 120_000
     /// Milliseconds a `/stream` client has to send its authentication message. Default `5000`.
     public var streamAuthTimeout = 5_000
+    /// Milliseconds between the WebSocket pings the server sends on a `/stream` connection.
+    /// Default `25000`.
+    public var streamPingInterval = 25_000
+    /// Milliseconds a `/stream` client has to answer a ping (with a pong, or any frame) before the
+    /// connection is closed with 1001 `ping timeout`. Default `20000`.
+    public var streamPingTimeout = 20_000
     /// The swift-log level: `trace`, `debug`, `info`, `notice`, `warning`, `error`, `critical`.
     /// Default `info`.
     public var logLevel = "info"
@@ -168,6 +174,8 @@ public struct HubConfiguration: Sendable {
             ("connectTimeout", self.connectTimeout),
             ("connectionStateRecovery.maxDisconnectionDuration", self.maxDisconnectionDuration),
             ("streamAuthTimeout", self.streamAuthTimeout),
+            ("streamPingInterval", self.streamPingInterval),
+            ("streamPingTimeout", self.streamPingTimeout),
             ("requestHeadTimeout", self.requestHeadTimeout),
             ("keepAliveTimeout", self.keepAliveTimeout),
             ("shutdownTimeout", self.shutdownTimeout),

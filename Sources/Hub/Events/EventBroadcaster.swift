@@ -31,7 +31,8 @@ public final class EventBroadcaster: Sendable {
     private let history: EventHistory
     private let stats: HubStats
     private let rules: EventRules
-    private let subscriptions = NIOLockedValueBox<[ObjectIdentifier: (filter: EventFilter, subscriber: any EventSubscriber)]>([:])
+    /// The /stream subscriptions, indexed for ``notifySubscribers(of:)`` (see ``SubscriberIndex``).
+    private let subscriptions = NIOLockedValueBox(SubscriberIndex())
 
     /// With Redis: the other nodes, for /stream subscribers there.
     private let cluster: HubCluster?
@@ -198,23 +199,23 @@ public final class EventBroadcaster: Sendable {
     // MARK: Subscriptions (the /stream gateway)
 
     /// Delivers matching events to `subscriber` until ``unsubscribe(_:)``; one subscription per
-    /// subscriber object (a new one replaces the old).
+    /// subscriber object (a new one replaces the old). Subscribers sharing a
+    /// ``EventSubscriber/deliveryGroup`` get each event once between them.
     public func subscribe(_ subscriber: any EventSubscriber, filter: EventFilter) {
-        self.subscriptions.withLockedValue { $0[ObjectIdentifier(subscriber)] = (filter, subscriber) }
+        self.subscriptions.withLockedValue { $0.insert(subscriber, filter: filter) }
     }
 
     /// Ends `subscriber`'s subscription.
     public func unsubscribe(_ subscriber: any EventSubscriber) {
-        self.subscriptions.withLockedValue { _ = $0.removeValue(forKey: ObjectIdentifier(subscriber)) }
+        self.subscriptions.withLockedValue { $0.remove(ObjectIdentifier(subscriber)) }
     }
 
+    /// Hands `event` to every matching subscriber (once per delivery group) and returns how many
+    /// were called. The cost is a hash lookup for the event's room, plus one check per
+    /// ``EventFilter/Scope/readable(by:)`` subscription of the event's namespace.
     private func notifySubscribers(of event: HubEvent) -> Int {
-        let matching = self.subscriptions.withLockedValue { subscriptions in
-            subscriptions.values.filter { entry in
-                entry.filter.namespace == event.namespace && entry.filter.room == event.room
-                    && (entry.filter.types?.contains(event.type) ?? true)
-            }.map(\.subscriber)
-        }
+        let key = EventFilter.RoomKey(event)
+        let matching = self.subscriptions.withLockedValue { $0.matching(event, key: key) }
         for subscriber in matching {
             subscriber.receive(event)
         }

@@ -5,9 +5,11 @@ import NIOHTTP1
 import NIOWebSocket
 
 /// The plain-WebSocket gateway at `/stream`, for clients without a Socket.IO library: JSON messages
-/// in text frames to authenticate, subscribe to rooms (with replay from history) and receive hub
-/// events. `/stream/{room}` subscribes to `room` of namespace `/` as soon as the client is
-/// authenticated. Docs/stream.md describes the protocol.
+/// in text frames to authenticate, subscribe to rooms (with replay from history) or to every room
+/// the token may read, receive hub events, and publish events under the rules a Socket.IO socket
+/// has. The server pings every `streamPingInterval` and closes a client silent for
+/// `streamPingTimeout` (1001 `ping timeout`). `/stream/{room}` subscribes to `room` of namespace
+/// `/` as soon as the client is authenticated. Docs/stream.md describes the protocol.
 ///
 /// A request that is not a WebSocket upgrade is answered `426 Upgrade Required`.
 ///
@@ -21,6 +23,9 @@ public final class StreamEndpoint: HTTPEndpoint {
     /// The most subscriptions one connection holds at once; a subscribe beyond it is refused with
     /// an error message (the connection stays open).
     public static let maxSubscriptionsPerConnection = 64
+    /// The most `publish` messages of one connection waiting for the broadcaster at once; one more
+    /// is refused with an error message (the connection stays open).
+    public static let maxPendingPublishesPerConnection = 64
 
     /// What a request path asks for.
     enum Target: Hashable {

@@ -5,10 +5,13 @@ import SocketIO
 /// One `/stream` connection, after the WebSocket upgrade: reads frames (reassembled by a
 /// `NIOWebSocketFrameAggregator` in front of it), runs them through a ``StreamSessionState`` and
 /// carries out what it decides — checking tokens, registering subscribers with the hub's
-/// ``EventBroadcaster``, reading ``EventHistory``, writing messages and closing.
+/// ``EventBroadcaster``, reading ``EventHistory``, publishing, pinging, writing messages and
+/// closing. It keeps ``StreamStats`` up to date and logs `stream connected` / `stream
+/// disconnected` when `logConnections` is on.
 ///
 /// Everything runs on the channel's event loop. Events come from the broadcaster on any thread;
-/// each subscription's ``Subscriber`` hops them to the loop, in the order it received them.
+/// the connection's ``Subscriber``s (one delivery group) hop them to the loop, in the order they
+/// received them.
 final class StreamHandler: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
@@ -20,13 +23,25 @@ final class StreamHandler: ChannelInboundHandler {
     private let hub: Hub
     private let queryToken: String?
     private let maxMessageSize: Int
+    /// The publish rate of this connection (`eventRateLimit` / `eventRateBurst`, as for a socket).
+    private let publishLimiter: SocketRateLimiter
     private var state: StreamSessionState
     private var context: ChannelHandlerContext?
-    private var subscribers: [StreamSessionState.SubscriptionID: Subscriber] = [:]
+    private var subscribers: [StreamSessionState.SubscriptionID: (subscriber: Subscriber, filter: EventFilter)] = [:]
     private var authTimer: Scheduled<Void>?
+    private var pingTimer: Scheduled<Void>?
+    private var pongTimer: Scheduled<Void>?
     private var started = false
+    private var tornDown = false
     /// Whether a close frame was sent (or the connection is gone): nothing more is written.
     private var closing = false
+    /// When the connection opened, and from where (for the connection log).
+    private var openedAt = NIODeadline.now()
+    private var remoteAddress = "-"
+    /// The subject logged as connected, once authenticated.
+    private var loggedSubject: String?
+    /// How the connection ended, for the connection log: the close frame sent or received.
+    private var closeCause: String?
 
     /// - Parameters:
     ///   - queryToken: The URL's `token` parameter, checked as soon as the connection opens.
@@ -37,8 +52,24 @@ final class StreamHandler: ChannelInboundHandler {
         self.hub = hub
         self.queryToken = queryToken
         self.maxMessageSize = maxMessageSize
+        self.publishLimiter = SocketRateLimiter(limit: hub.eventRateLimit)
         self.state = StreamSessionState(pathRoom: pathRoom, maxSubscriptions: StreamEndpoint.maxSubscriptionsPerConnection,
-                                        maxBufferedBytes: maxBufferedBytes)
+                                        maxBufferedBytes: maxBufferedBytes,
+                                        maxPendingPublishes: StreamEndpoint.maxPendingPublishesPerConnection,
+                                        publishRule: Self.publishRule(of: hub))
+    }
+
+    /// Who may publish what: the hub's ``EventRules``, as for a Socket.IO socket emitting an event.
+    /// A refusal is counted in `hub_events_refused_total`, as a socket's is.
+    static func publishRule(of hub: Hub) -> StreamSessionState.PublishRule {
+        let rules = hub.eventRules
+        let metrics = hub.metrics
+        return { principal, type, room, namespace, isMember in
+            guard let refusal = rules.refusalToPublish(principal, type: type, room: room, namespace: namespace,
+                                                       isMember: isMember) else { return nil }
+            metrics.recordEventRefused(refusal.kind)
+            return refusal.message
+        }
     }
 
     // MARK: - Lifecycle
@@ -66,27 +97,60 @@ final class StreamHandler: ChannelInboundHandler {
     }
 
     private func start() {
-        guard !self.started else { return }
+        guard !self.started, let context = self.context else { return }
         self.started = true
+        self.openedAt = .now()
+        if let address = context.channel.remoteAddress {
+            self.remoteAddress = address.ipAddress.map { ip in address.port.map { "\(ip):\($0)" } ?? ip } ?? "-"
+        }
+        self.hub.streamStats.connectionOpened()
+        self.schedulePing()
         self.run(self.state.start(queryToken: self.queryToken))
     }
 
-    /// Ends every subscription; safe to call more than once.
+    /// Ends every subscription, the timers and the connection's count; safe to call more than once.
     private func tearDown() {
         self.closing = true
         self.run(self.state.connectionClosed())
-        for subscriber in self.subscribers.values {
+        for (subscriber, filter) in self.subscribers.values {
             self.hub.broadcaster.unsubscribe(subscriber)
+            self.hub.streamStats.subscriptionRemoved(filter)
         }
         self.subscribers.removeAll()
         self.authTimer?.cancel()
         self.authTimer = nil
+        self.pingTimer?.cancel()
+        self.pingTimer = nil
+        self.pongTimer?.cancel()
+        self.pongTimer = nil
+        guard self.started, !self.tornDown else { return }
+        self.tornDown = true
+        self.hub.streamStats.connectionClosed()
+        if let subject = self.loggedSubject, self.hub.configuration.logConnections {
+            let elapsed = (NIODeadline.now() - self.openedAt).nanoseconds / 1_000_000
+            self.hub.logger.info("stream disconnected", metadata: [
+                "user": .string(subject), "remote": .string(self.remoteAddress),
+                "reason": .string(self.closeCause ?? "connection lost"), "duration_ms": .stringConvertible(elapsed),
+            ])
+        }
+    }
+
+    /// Sends a ping every `streamPingInterval` (the state decides; see ``StreamSessionState/pingDue()``).
+    private func schedulePing() {
+        guard let context = self.context, !self.closing else { return }
+        let interval = TimeAmount.milliseconds(Int64(self.hub.configuration.streamPingInterval))
+        self.pingTimer = context.eventLoop.assumeIsolated().scheduleTask(in: interval) {
+            self.pingTimer = nil
+            self.run(self.state.pingDue())
+            self.schedulePing()
+        }
     }
 
     // MARK: - Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = self.unwrapInboundIn(data)
+        self.run(self.state.frameReceived())
         switch frame.opcode {
         case .text:
             guard frame.length <= self.maxMessageSize else {
@@ -107,6 +171,11 @@ final class StreamHandler: ChannelInboundHandler {
             let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
             context.writeAndFlush(self.wrapOutboundOut(pong), promise: nil)
         case .connectionClose:
+            if self.closeCause == nil {
+                var data = frame.unmaskedData
+                let code = data.readWebSocketErrorCode().map { "\(UInt16(webSocketErrorCode: $0))" } ?? "none"
+                self.closeCause = "client closed (\(code))"
+            }
             self.run(self.state.close(code: .normalClosure, reason: ""))
         case .pong:
             break
@@ -132,9 +201,9 @@ final class StreamHandler: ChannelInboundHandler {
         }
     }
 
-    /// A live event for subscription `id`, on the loop.
-    private func deliver(_ event: HubEvent, subscription id: StreamSessionState.SubscriptionID) {
-        self.run(self.state.receive(event: event, subscription: id))
+    /// A live event for this connection, on the loop.
+    private func deliver(_ event: HubEvent) {
+        self.run(self.state.receive(event: event))
     }
 
     // MARK: - Actions
@@ -154,6 +223,7 @@ final class StreamHandler: ChannelInboundHandler {
                 }
             case .authenticate(let token):
                 self.run(self.state.authenticated(self.hub.authenticator.authenticate(token: token)))
+                self.logConnected()
             case .startAuthTimer:
                 guard let context = self.context, self.authTimer == nil else { continue }
                 let timeout = TimeAmount.milliseconds(Int64(self.hub.configuration.streamAuthTimeout))
@@ -167,10 +237,30 @@ final class StreamHandler: ChannelInboundHandler {
             case .startSubscription(let id, let filter, let since):
                 self.startSubscription(id: id, filter: filter, since: since)
             case .endSubscription(let id):
-                if let subscriber = self.subscribers.removeValue(forKey: id) {
+                if let (subscriber, filter) = self.subscribers.removeValue(forKey: id) {
                     self.hub.broadcaster.unsubscribe(subscriber)
+                    self.hub.streamStats.subscriptionRemoved(filter)
                 }
+            case .publish(let request):
+                self.publish(request)
+            case .sendPing:
+                guard !self.closing, let context = self.context else { continue }
+                context.write(self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer())), promise: nil)
+                needsFlush = true
+            case .startPongTimer:
+                guard let context = self.context, self.pongTimer == nil else { continue }
+                let timeout = TimeAmount.milliseconds(Int64(self.hub.configuration.streamPingTimeout))
+                self.pongTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+                    self.pongTimer = nil
+                    self.run(self.state.pongTimedOut())
+                }
+            case .cancelPongTimer:
+                self.pongTimer?.cancel()
+                self.pongTimer = nil
             case .close(let code, let reason):
+                if self.closeCause == nil {
+                    self.closeCause = "\(UInt16(webSocketErrorCode: code))" + (reason.isEmpty ? "" : " \(reason)")
+                }
                 self.sendClose(code: code, reason: reason)
             }
         }
@@ -190,16 +280,61 @@ final class StreamHandler: ChannelInboundHandler {
         return bytes
     }
 
-    /// Registers the subscriber first, then reads the room's latest offset and history, so that no
-    /// event falls between the replay and the live events (see ``StreamSessionState``).
+    /// `stream connected` (once, when authenticated), if `logConnections` is on. Never the token.
+    private func logConnected() {
+        guard self.loggedSubject == nil, let principal = self.state.principal else { return }
+        self.loggedSubject = principal.subject
+        guard self.hub.configuration.logConnections else { return }
+        self.hub.logger.info("stream connected", metadata: [
+            "user": .string(principal.subject), "remote": .string(self.remoteAddress),
+        ])
+    }
+
+    /// Publishes for the client (source `stream:<subject>`) and answers with the outcome; over the
+    /// publish rate, answers `rate limited` (counted in `hub_limits_reached_total`).
+    private func publish(_ request: StreamSessionState.Publish) {
+        guard let context = self.context else {
+            self.run(self.state.published(ref: request.ref, result: .failure(ChannelError.ioOnClosedChannel)))
+            return
+        }
+        switch self.publishLimiter.admit() {
+        case .allow:
+            break
+        case .refuse:
+            self.hub.metrics.recordLimitReached(.eventRateLimit)
+            return self.run(self.state.publishRateLimited(ref: request.ref, disconnect: false))
+        case .disconnect:
+            self.hub.metrics.recordLimitReached(.eventRateLimit)
+            return self.run(self.state.publishRateLimited(ref: request.ref, disconnect: true))
+        }
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let ref = request.ref
+        self.hub.broadcaster.publish(type: request.type, data: .object(request.data), namespace: request.namespace,
+                                     rooms: [request.room], source: request.source)
+            .hop(to: context.eventLoop)
+            .whenComplete { result in
+                let outcome = result.map { (id: $0.events.first?.id ?? "", delivered: $0.delivered) }.mapError { $0 as any Error }
+                handler.value.run(handler.value.state.published(ref: ref, result: outcome))
+            }
+    }
+
+    /// Registers the subscriber first, then (for one room) reads the room's latest offset and
+    /// history, so that no event falls between the replay and the live events (see
+    /// ``StreamSessionState``). An every-readable-room subscription reads no history.
     private func startSubscription(id: StreamSessionState.SubscriptionID, filter: EventFilter, since: UInt64?) {
-        guard let context = self.context, !self.closing, let room = filter.room else {
+        guard let context = self.context, !self.closing else {
             self.run(self.state.subscriptionStarted(id: id, latestOffset: 0, history: []))
             return
         }
-        let subscriber = Subscriber(id: id, handler: NIOLoopBound(self, eventLoop: context.eventLoop))
-        self.subscribers[id] = subscriber
+        let subscriber = Subscriber(id: id, handler: NIOLoopBound(self, eventLoop: context.eventLoop),
+                                    group: ObjectIdentifier(self))
+        self.subscribers[id] = (subscriber, filter)
         self.hub.broadcaster.subscribe(subscriber, filter: filter)
+        self.hub.streamStats.subscriptionAdded(filter)
+        guard let room = filter.room else {
+            self.run(self.state.subscriptionStarted(id: id, latestOffset: 0, history: []))
+            return
+        }
         if let cluster = self.hub.cluster {
             self.startSharedSubscription(id: id, filter: filter, room: room, since: since, history: cluster.history,
                                          handler: NIOLoopBound(self, eventLoop: context.eventLoop))
@@ -243,23 +378,26 @@ final class StreamHandler: ChannelInboundHandler {
 
 extension StreamHandler {
     /// The broadcaster's subscriber for one subscription: one object per subscription, as
-    /// ``EventBroadcaster/subscribe(_:filter:)`` keeps one subscription per object. Hands each event
-    /// to the handler on the connection's loop.
+    /// ``EventBroadcaster/subscribe(_:filter:)`` keeps one subscription per object. A connection's
+    /// subscribers share a ``deliveryGroup``, so the broadcaster hands each event to the connection
+    /// once; the handler's ``StreamSessionState`` decides which subscriptions it is for. Hands each
+    /// event to the handler on the connection's loop.
     final class Subscriber: EventSubscriber {
         let id: StreamSessionState.SubscriptionID
+        let deliveryGroup: ObjectIdentifier?
         private let handler: NIOLoopBound<StreamHandler>
 
-        init(id: StreamSessionState.SubscriptionID, handler: NIOLoopBound<StreamHandler>) {
+        init(id: StreamSessionState.SubscriptionID, handler: NIOLoopBound<StreamHandler>, group: ObjectIdentifier) {
             self.id = id
             self.handler = handler
+            self.deliveryGroup = group
         }
 
         func receive(_ event: HubEvent) {
             // Always hop, even on the loop: the broadcaster may call this while the handler is busy
             // (a publish made from the same loop), and the handler is not reentrant.
             let handler = self.handler
-            let id = self.id
-            handler.eventLoop.execute { handler.value.deliver(event, subscription: id) }
+            handler.eventLoop.execute { handler.value.deliver(event) }
         }
     }
 }
