@@ -234,7 +234,7 @@ struct StreamSessionState {
         ]
         if let since {
             for event in history where subscription.wants(event) {
-                guard let offset = event.offset, offset > since, offset <= latestOffset else { continue }
+                guard HistoryHandover.isReplayed(event, since: since, latestOffset: latestOffset) else { continue }
                 actions.append(.replay(Self.eventMessage(event)))
             }
         }
@@ -262,7 +262,7 @@ struct StreamSessionState {
     }
 
     private static func isLive(_ event: HubEvent, cutoff: UInt64) -> Bool {
-        event.offset.map { $0 > cutoff } ?? true
+        HistoryHandover.isLive(event, cutoff: cutoff)
     }
 
     // MARK: - Output and closing
