@@ -212,6 +212,7 @@ struct HubConfigurationTests {
             "_comment", "host", "port", "path", "cors", "pingInterval", "pingTimeout", "upgradeTimeout",
             "maxHttpBufferSize", "connectTimeout", "transports", "allowUpgrades", "jwtSecret", "tokens",
             "historySize", "connectionStateRecovery", "streamAuthTimeout", "logLevel",
+            "sseHeartbeatInterval", "sseMaxBufferedBytes",
             "maxConnections", "maxConnectionsPerIP", "maxHeaderSize", "requestHeadTimeout", "keepAliveTimeout",
             "shutdownTimeout", "redisURL", "clusterStatusInterval", "cookie",
         ])

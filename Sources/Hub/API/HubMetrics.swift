@@ -26,6 +26,8 @@ import SocketIO
 /// | `hub_info` | gauge (always 1) | `version` |
 /// | `hub_redis_connected` | gauge (1 or 0; with `redisURL` only) | — |
 /// | `hub_redis_outages_total` | counter (with `redisURL` only) | — |
+/// | `hub_sse_connections` | gauge | — |
+/// | `hub_sse_slow_consumer_closes_total` | counter | — |
 public final class HubMetrics: Sendable {
     /// The Content-Type of the text exposition format.
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -151,6 +153,7 @@ public final class HubMetrics: Sendable {
         }
         self.uptime.set(to: hub.stats.uptime)
         self.refreshCluster(from: hub)
+        self.refreshSSE(from: hub)
 
         // The engine (and the HTTP server sharing its counter) counts refusals; add the new ones.
         let refusals = hub.io.engine.refusals.snapshot

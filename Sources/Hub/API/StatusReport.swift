@@ -9,7 +9,8 @@ import SocketIO
 ///  "rooms": {"admin": 0, "chat": 2, "monitoring": 1},
 ///  "namespaces": {"/": {"sockets": 3, "rooms": {…}}, "/chat": {"sockets": 2, "rooms": {"lobby": 2}}, …},
 ///  "transports": {"polling": 1, "websocket": 2},
-///  "uptime_s": 5321, "events": {"received": 120, "sent": 480}, "version": "0.1.0"}
+///  "uptime_s": 5321, "events": {"received": 120, "sent": 480}, "version": "0.1.0",
+///  "sse": {"connections": 1, "rooms": {"/": {}, "/admin": {}, "/chat": {}, "/monitoring": {"ops": 1}}}}
 /// ```
 ///
 /// Room counts leave out each socket's private room (its id). The rooms `chat`, `monitoring` and
@@ -30,6 +31,8 @@ struct StatusReport: Sendable {
     var eventsReceived: Int
     /// Deliveries made.
     var eventsSent: Int
+    /// This node's open `/sse` streams (``SSEStats/json``).
+    var sse: JSONValue = SSEStats().json
 
     /// Gathers the report from `hub` (one hop to each event loop for rooms and transports).
     static func gather(from hub: Hub) async -> StatusReport {
@@ -49,7 +52,8 @@ struct StatusReport: Sendable {
             transports: await hub.io.engine.transportCounts(),
             uptimeSeconds: Int(hub.stats.uptime.rounded(.down)),
             eventsReceived: hub.stats.eventsReceived,
-            eventsSent: hub.stats.eventsSent
+            eventsSent: hub.stats.eventsSent,
+            sse: hub.sseStats.json
         )
     }
 
@@ -84,6 +88,7 @@ struct StatusReport: Sendable {
             "uptime_s": .number(Double(self.uptimeSeconds)),
             "events": ["received": .number(Double(self.eventsReceived)), "sent": .number(Double(self.eventsSent))],
             "version": .string(Hub.version),
+            "sse": self.sse,
         ]
     }
 

@@ -78,6 +78,8 @@ extension HubConfiguration {
             case "historySize": self.historySize = try Self.int(value, key)
             case "connectionStateRecovery": try self.apply(connectionStateRecovery: value)
             case "streamAuthTimeout": self.streamAuthTimeout = try Self.int(value, key)
+            case "sseHeartbeatInterval": self.sseHeartbeatInterval = try Self.int(value, key)
+            case "sseMaxBufferedBytes": self.sseMaxBufferedBytes = try Self.int(value, key)
             case "logLevel": self.logLevel = try Self.string(value, key)
             case "maxConnections": self.maxConnections = try Self.int(value, key)
             case "maxConnectionsPerIP": self.maxConnectionsPerIP = try Self.int(value, key)
@@ -195,6 +197,8 @@ extension HubConfiguration {
         if let historySize = try int("HUB_HISTORY_SIZE") { self.historySize = historySize }
         if let duration = try int("HUB_MAX_DISCONNECTION_DURATION") { self.maxDisconnectionDuration = duration }
         if let timeout = try int("HUB_STREAM_AUTH_TIMEOUT") { self.streamAuthTimeout = timeout }
+        if let interval = try int("HUB_SSE_HEARTBEAT_INTERVAL") { self.sseHeartbeatInterval = interval }
+        if let size = try int("HUB_SSE_MAX_BUFFERED_BYTES") { self.sseMaxBufferedBytes = size }
         if let level = value("HUB_LOG_LEVEL") { self.logLevel = level }
         if let url = value("HUB_REDIS_URL") { self.redisURL = url }
         if let interval = try int("HUB_CLUSTER_STATUS_INTERVAL") { self.clusterStatusInterval = interval }

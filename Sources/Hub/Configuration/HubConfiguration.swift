@@ -45,6 +45,14 @@ public struct HubConfiguration: Sendable {
     /// The swift-log level: `trace`, `debug`, `info`, `notice`, `warning`, `error`, `critical`.
     /// Default `info`.
     public var logLevel = "info"
+    public var logConnections = true
+    /// Milliseconds between two heartbeat comments (`: ping`) on an `/sse` stream, which keep
+    /// proxies from closing a quiet stream. Default `15000`.
+    public var sseHeartbeatInterval = 15_000
+    /// Bytes that may be written to an `/sse` stream while the client is not reading (its socket
+    /// buffer over the high-water mark) before the stream is closed as a slow consumer.
+    /// Default `1048576` (1 MiB).
+    public var sseMaxBufferedBytes = 1 << 20
     /// Benchmark mode (command line only). Default `false`.
     public var bench = false
 
@@ -101,7 +109,8 @@ public struct HubConfiguration: Sendable {
     /// Checks every value; throws a ``HubConfigurationError`` naming the setting's file key.
     ///
     /// Rules: `host` non-empty; `port` in 0...65535; `path` starts with `/`; CORS origins
-    /// non-empty; durations in 1...2147483647 ms; `maxHttpBufferSize` and `historySize` at least 1;
+    /// non-empty; durations in 1...2147483647 ms; `maxHttpBufferSize`, `sseMaxBufferedBytes` and
+    /// `historySize` at least 1;
     /// `transports` a non-empty list of distinct `polling` / `websocket`; `jwtSecret`, if set, at
     /// least 32 bytes; tokens with a `token` of at least 16 characters, distinct, and a non-empty
     /// `user`; `logLevel` a swift-log level.
@@ -134,12 +143,16 @@ public struct HubConfiguration: Sendable {
             ("keepAliveTimeout", self.keepAliveTimeout),
             ("shutdownTimeout", self.shutdownTimeout),
             ("clusterStatusInterval", self.clusterStatusInterval),
+            ("sseHeartbeatInterval", self.sseHeartbeatInterval),
         ]
         for (key, value) in durations where !(1...Self.maxDuration).contains(value) {
             throw fail(key, "must be between 1 and \(Self.maxDuration) milliseconds, got \(value)")
         }
         guard self.maxHttpBufferSize >= 1 else {
             throw fail("maxHttpBufferSize", "must be at least 1, got \(self.maxHttpBufferSize)")
+        }
+        guard self.sseMaxBufferedBytes >= 1 else {
+            throw fail("sseMaxBufferedBytes", "must be at least 1, got \(self.sseMaxBufferedBytes)")
         }
         guard self.maxConnections >= 0 else {
             throw fail("maxConnections", "must be 0 (no limit) or more, got \(self.maxConnections)")
