@@ -151,7 +151,8 @@ import Testing
             #expect(response.status == .ok)
             #expect(response.headers["Content-Type"] == ["application/json"])
             let body = try response.json()
-            #expect(body.objectValue?.keys == ["status", "connections", "rooms", "namespaces", "transports", "uptime_s", "events", "version"])
+            #expect(body.objectValue?.keys == ["status", "connections", "rooms", "namespaces", "transports", "uptime_s", "events", "version",
+                                               "sse"])
             #expect(body["status"] == "active")
             #expect(body["connections"] == 0)
             #expect(body["rooms"] == ["admin": 0, "chat": 0, "monitoring": 0])
@@ -164,6 +165,7 @@ import Testing
             #expect((body["uptime_s"]?.intValue ?? -1) >= 0)
             #expect(body["events"] == ["received": 0, "sent": 0])
             #expect(body["version"] == .string(Hub.version))
+            #expect(body["sse"] == ["connections": 0, "rooms": ["/": [:], "/admin": [:], "/chat": [:], "/monitoring": [:]]])
         }
     }
 
