@@ -237,3 +237,26 @@ def test_streams_show_in_status_and_metrics_until_closed(hubsse):
         stream.close()
     eventually("the stream to leave the status", lambda: name not in status(hubsse)["sse"]["rooms"]["/monitoring"])
     eventually("hub_sse_connections to drop", lambda: metric(hubsse, "hub_sse_connections") == before)
+
+
+def test_connections_are_logged_without_the_token(hubsse):
+    if hubsse.log is None:
+        return  # HUB_URL: a server the tests did not start, whose log they cannot read
+    name = room()
+    token = jwt("log-user", ["user"])
+    stream = Stream(open_stream(hubsse, f"/sse/{name}", token=token))
+    broadcast(hubsse, "/", name, "chat_message", {"message": "hi"})
+    stream.next()
+    stream.close()
+
+    def logged() -> list[str]:
+        return [line for line in hubsse.log.read_text(errors="replace").splitlines() if f"room={name}" in line]
+
+    eventually("the disconnect to be logged", lambda: any("sse disconnected" in line for line in logged()))
+    connected = [line for line in logged() if "sse connected" in line]
+    disconnected = [line for line in logged() if "sse disconnected" in line]
+    assert len(connected) == 1 and len(disconnected) == 1, logged()
+    for line in connected + disconnected:
+        assert "user=log-user" in line and "namespace=/" in line and "remote=" in line and " info " in line, line
+    assert "duration_ms=" in disconnected[0]
+    assert token not in hubsse.log.read_text(errors="replace")
