@@ -260,3 +260,33 @@ def test_connections_are_logged_without_the_token(hubsse):
         assert "user=log-user" in line and "namespace=/" in line and "remote=" in line and " info " in line, line
     assert "duration_ms=" in disconnected[0]
     assert token not in hubsse.log.read_text(errors="replace")
+
+
+def test_sigterm_ends_open_streams_cleanly():
+    """The graceful drain ends an open stream properly (the chunked body's end, then the close): the
+    SSE client's iteration just stops, and the hub exits 0 well within shutdownTimeout."""
+    import signal
+
+    from test_drain import SHUTDOWN_TIMEOUT_MS, start_hub
+    from support import free_port
+
+    port = free_port()
+    proc, log = start_hub(port)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        response = requests.get(url + "/sse/drain", params={"token": jwt("u", ["user"])}, stream=True, timeout=WAIT)
+        assert response.status_code == 200
+        events = sseclient.SSEClient(response).events()
+        publisher = {"Authorization": "Bearer " + jwt("publisher", ["service"])}
+        requests.post(url + "/api/broadcast", json={"room": "drain", "event": "chat_message", "data": {"n": 1}},
+                      headers=publisher, timeout=WAIT).raise_for_status()
+        assert json.loads(next(events).data)["data"] == {"n": 1}
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert list(events) == [], "the stream ended without another event"
+        assert proc.wait(timeout=SHUTDOWN_TIMEOUT_MS / 1000 + 5) == 0, log.read_text(errors="replace")
+        assert time.monotonic() - started < SHUTDOWN_TIMEOUT_MS / 1000, "the stream did not hold up the drain"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)
