@@ -34,7 +34,7 @@ import Testing
         let accents = try Self.parse("/sse/ops?types=caf%C3%A9,cafe%CC%81")
         #expect(accents.types?.count == 2)
         let many = (1...65).map { "t\($0)" }.joined(separator: ",")
-        #expect(Self.message("/sse/ops?types=\(many)") == "types names at most 64 event types")
+        #expect(Self.message("/sse/ops?types=\(many)") == "types may name at most 64 event types")
         #expect(Self.message("/sse/ops?types=a,") == "types must be event type names, comma-separated or repeated, none empty")
     }
 

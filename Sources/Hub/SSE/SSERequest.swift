@@ -59,7 +59,7 @@ struct SSERequest: Sendable, Hashable {
                 }
             }
             guard types.count <= Self.maxTypes else {
-                throw .badRequest("types names at most \(Self.maxTypes) event types")
+                throw .badRequest("types may name at most \(Self.maxTypes) event types")
             }
             self.types = types
         }
