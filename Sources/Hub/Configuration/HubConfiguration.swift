@@ -42,10 +42,6 @@ public struct HubConfiguration: Sendable {
     public var maxDisconnectionDuration = 120_000
     /// Milliseconds a `/stream` client has to send its authentication message. Default `5000`.
     public var streamAuthTimeout = 5_000
-    /// The swift-log level: `trace`, `debug`, `info`, `notice`, `warning`, `error`, `critical`.
-    /// Default `info`.
-    public var logLevel = "info"
-    public var logConnections = true
     /// Milliseconds between two heartbeat comments (`: ping`) on an `/sse` stream, which keep
     /// proxies from closing a quiet stream. Default `15000`.
     public var sseHeartbeatInterval = 15_000
@@ -53,6 +49,10 @@ public struct HubConfiguration: Sendable {
     /// buffer over the high-water mark) before the stream is closed as a slow consumer.
     /// Default `1048576` (1 MiB).
     public var sseMaxBufferedBytes = 1 << 20
+    /// The swift-log level: `trace`, `debug`, `info`, `notice`, `warning`, `error`, `critical`.
+    /// Default `info`.
+    public var logLevel = "info"
+    public var logConnections = true
     /// Benchmark mode (command line only). Default `false`.
     public var bench = false
 
