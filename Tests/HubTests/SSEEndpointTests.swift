@@ -249,7 +249,7 @@ import Testing
         #expect(published < bound, "the hub kept writing to a client that does not read")
         try await stream.channel.setOption(ChannelOptions.autoRead, value: true).get()
         stream.channel.read()
-        try await stream.waitForClose(timeout: .seconds(10))
+        try await stream.waitForClose(timeout: .seconds(30))
         try await fixture.eventually("the stream to be uncounted") { fixture.hub.sseStats.connections == 0 }
         #expect(try await fixture.metrics().contains("\nhub_sse_slow_consumer_closes_total 1"))
     }

@@ -2,6 +2,7 @@ import Foundation
 @testable import Hub
 import NIOCore
 import SocketIO
+import TestSupport
 import Testing
 
 /// ``SSESessionState`` (the `/sse` protocol logic, no I/O) and ``SSEMessage`` (its wire format).
@@ -150,6 +151,23 @@ import Testing
         #expect(!text.split(separator: "\n").contains { $0.hasPrefix("event:") })
         #expect(text.filter { $0 == "\n" }.count == 3, "id, data, blank line: \(text)")
         #expect(!text.contains("\r"))
+    }
+
+    @Test func anyChunkingParsesToTheSameMessages() {
+        var event = Self.event(7)
+        event.data = ["text": "line\nbreak"]
+        let text = SSEMessage.retry(milliseconds: 2000).text + SSEMessage.event(event).text + SSEMessage.heartbeat.text
+        let expected = [TestSSEMessage(retry: "2000"), TestSSEMessage(id: "7", event: "alert_created", data: event.json.jsonString),
+                        TestSSEMessage(comments: ["ping"])]
+        let bytes = ByteBuffer(string: text)
+        for split in 0...bytes.readableBytes {
+            var parser = TestSSEParser()
+            let head = bytes.getSlice(at: 0, length: split)!, tail = bytes.getSlice(at: split, length: bytes.readableBytes - split)!
+            #expect(parser.feed(head.readableBytesView) + parser.feed(tail.readableBytesView) == expected, "split at \(split)")
+        }
+        var crlf = TestSSEParser()
+        #expect(crlf.feed(ByteBuffer(string: "id: 1\r\ndata: a\r").readableBytesView) == [])
+        #expect(crlf.feed(ByteBuffer(string: "\n\r\n").readableBytesView) == [TestSSEMessage(id: "1", data: "a")])
     }
 
     @Test func controlMessages() {

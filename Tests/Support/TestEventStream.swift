@@ -46,22 +46,27 @@ package struct TestSSEParser: Sendable {
     package init() {}
 
     /// Feeds body bytes; returns the messages they complete.
-    package mutating func feed(_ bytes: some Sequence<UInt8>) -> [TestSSEMessage] {
+    package mutating func feed(_ bytes: ByteBufferView) -> [TestSSEMessage] {
         var messages: [TestSSEMessage] = []
-        for byte in bytes {
-            if byte == UInt8(ascii: "\n"), self.lastWasCR {
+        var rest = bytes[...]
+        while !rest.isEmpty {
+            if self.lastWasCR, rest.first == UInt8(ascii: "\n") {
+                rest = rest.dropFirst()
                 self.lastWasCR = false
                 continue
             }
-            self.lastWasCR = byte == UInt8(ascii: "\r")
-            if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
-                if let message = self.line(String(decoding: self.pending, as: UTF8.self)) {
-                    messages.append(message)
-                }
-                self.pending.removeAll(keepingCapacity: true)
-            } else {
-                self.pending.append(byte)
+            self.lastWasCR = false
+            guard let end = rest.firstIndex(where: { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) else {
+                self.pending.append(contentsOf: rest)
+                break
             }
+            self.pending.append(contentsOf: rest[..<end])
+            self.lastWasCR = rest[end] == UInt8(ascii: "\r")
+            if let message = self.line(String(decoding: self.pending, as: UTF8.self)) {
+                messages.append(message)
+            }
+            self.pending.removeAll(keepingCapacity: true)
+            rest = rest[rest.index(after: end)...]
         }
         return messages
     }
