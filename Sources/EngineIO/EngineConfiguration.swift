@@ -73,22 +73,3 @@ public struct EngineConfiguration: Sendable {
         self.allowUpgrades && self.transports.contains(.websocket) ? [.websocket] : []
     }
 }
-
-/// Cross-origin resource sharing for polling requests and WebSocket upgrades.
-public struct CORSConfiguration: Sendable, Hashable {
-    /// Origins allowed, such as `https://app.example.com`; `["*"]` allows any origin.
-    public var allowedOrigins: [String]
-    /// Whether `Access-Control-Allow-Credentials: true` is sent (cookies on polling). Default `false`.
-    public var allowCredentials: Bool
-
-    /// Creates a CORS configuration.
-    public init(allowedOrigins: [String], allowCredentials: Bool = false) {
-        self.allowedOrigins = allowedOrigins
-        self.allowCredentials = allowCredentials
-    }
-
-    /// Whether `origin` may use the server.
-    public func allows(origin: String) -> Bool {
-        self.allowedOrigins.contains("*") || self.allowedOrigins.contains(origin)
-    }
-}

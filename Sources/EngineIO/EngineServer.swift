@@ -358,9 +358,9 @@ public final class EngineServer: HTTPEndpoint, @unchecked Sendable {
         return nil
     }
 
+    /// Without CORS any origin may connect; with it, the allowed ones and the server's own.
     private func originAllowed(_ head: HTTPRequestHead) -> Bool {
-        guard let cors = self.configuration.cors, let origin = head.headers.first(name: "origin") else { return true }
-        return cors.allows(origin: origin)
+        self.configuration.cors?.allows(head) ?? true
     }
 
     /// The answer to a refused request: the error's status and `{"code":…,"message":…}`, with CORS
@@ -384,26 +384,11 @@ public final class EngineServer: HTTPEndpoint, @unchecked Sendable {
 
     /// CORS headers for a request, if CORS is configured and the origin is allowed.
     func corsHeaders(for head: HTTPRequestHead) -> HTTPHeaders {
-        var headers = HTTPHeaders()
-        guard let cors = self.configuration.cors, let origin = head.headers.first(name: "origin"), cors.allows(origin: origin) else {
-            return headers
-        }
-        headers.add(name: "Access-Control-Allow-Origin", value: origin)
-        headers.add(name: "Vary", value: "Origin")
-        if cors.allowCredentials {
-            headers.add(name: "Access-Control-Allow-Credentials", value: "true")
-        }
-        return headers
+        self.configuration.cors?.headers(for: head) ?? HTTPHeaders()
     }
 
     private func preflightResponse(for head: HTTPRequestHead) -> HTTPServerResponse {
-        var headers = self.corsHeaders(for: head)
-        if !headers.isEmpty {
-            headers.add(name: "Access-Control-Allow-Methods", value: "GET,POST,OPTIONS")
-            if let requested = head.headers.first(name: "access-control-request-headers") {
-                headers.add(name: "Access-Control-Allow-Headers", value: requested)
-            }
-        }
+        let headers = self.configuration.cors?.preflightHeaders(for: head, methods: "GET,POST,OPTIONS") ?? HTTPHeaders()
         return HTTPServerResponse(status: .noContent, headers: headers)
     }
 }

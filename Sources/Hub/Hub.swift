@@ -26,6 +26,11 @@ public final class Hub: Sendable {
     public let history: EventHistory
     /// Routes events into rooms.
     public let broadcaster: EventBroadcaster
+    /// Which events may be published, by whom, and which are kept in history.
+    public let eventRules: EventRules
+    /// The allowed origins (`cors`), for the Engine.IO endpoint, the HTTP API and the SSE gateway;
+    /// `nil` when none are configured (no CORS headers).
+    public let cors: CORSConfiguration?
     /// Counters for the status API.
     public let stats: HubStats
     /// The Prometheus metrics served at `GET /metrics` (a registry of the hub's own).
@@ -57,18 +62,26 @@ public final class Hub: Sendable {
         self.devModeToken = devModeToken
         self.logger = logger
         self.authenticator = TokenAuthenticator(jwtSecret: configuration.jwtSecret, staticTokens: tokens)
+        self.cors = Self.cors(from: configuration)
         let cluster = Self.makeCluster(configuration: configuration, group: group, logger: logger)
         self.cluster = cluster
         let socketIOConfiguration = Self.socketIOConfiguration(from: configuration)
         self.io = SocketIOServer(configuration: socketIOConfiguration, group: group, logger: logger,
                                  adapterFactory: cluster?.adapterFactory(recovery: socketIOConfiguration.connectionStateRecovery))
-        self.history = EventHistory(capacityPerRoom: configuration.historySize)
+        var historyBounds = EventHistory.Configuration(capacityPerRoom: configuration.historySize)
+        historyBounds.maxRooms = configuration.historyMaxRooms
+        historyBounds.maxBytes = configuration.historyMaxBytes
+        historyBounds.ttl = configuration.historyTTL > 0 ? .milliseconds(Int64(configuration.historyTTL)) : nil
+        self.history = EventHistory(configuration: historyBounds)
+        self.eventRules = EventRules(userEvents: Set(configuration.userEvents.map { ExactName($0) }),
+                                     ephemeralEvents: Set(configuration.ephemeralEvents.map { ExactName($0) }))
         self.stats = HubStats()
         self.metrics = HubMetrics()
         self.broadcaster = EventBroadcaster(io: self.io, eventLoop: group.any(), history: self.history, stats: self.stats,
-                                            cluster: cluster)
+                                            rules: self.eventRules, cluster: cluster)
         HubChannels(hub: self).install()
         self.startCluster()
+        self.startHistorySweep(on: group.any())
     }
 
     static func socketIOConfiguration(from configuration: HubConfiguration) -> SocketIOConfiguration {
@@ -82,9 +95,7 @@ public final class Hub: Sendable {
         engine.cookie = configuration.cookie.map { EngineCookie(name: $0) }
         engine.maxConnections = configuration.maxConnections
         engine.maxConnectionsPerIP = configuration.maxConnectionsPerIP
-        if !configuration.corsOrigins.isEmpty {
-            engine.cors = CORSConfiguration(allowedOrigins: configuration.corsOrigins, allowCredentials: configuration.corsCredentials)
-        }
+        engine.cors = Self.cors(from: configuration)
         var socketIO = SocketIOConfiguration(engine: engine)
         socketIO.connectTimeout = .milliseconds(Int64(configuration.connectTimeout))
         // Bench mode measures the protocol path as the peers run it: without a recovery log.
@@ -96,6 +107,22 @@ public final class Hub: Sendable {
             socketIO.connectionStateRecovery = recovery
         }
         return socketIO
+    }
+
+    /// Drops idle room histories (`historyTTL`) every quarter TTL, at least every second and at most
+    /// every minute, for the hub's life.
+    private func startHistorySweep(on eventLoop: EventLoop) {
+        guard let ttl = self.history.configuration.ttl else { return }
+        let interval = TimeAmount.nanoseconds(min(max(ttl.nanoseconds / 4, 1_000_000_000), 60_000_000_000))
+        let history = self.history
+        eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            history.sweep()
+        }
+    }
+
+    static func cors(from configuration: HubConfiguration) -> CORSConfiguration? {
+        guard !configuration.corsOrigins.isEmpty else { return nil }
+        return CORSConfiguration(allowedOrigins: configuration.corsOrigins, allowCredentials: configuration.corsCredentials)
     }
 
     /// What the HTTP server serves, in matching order: the HTTP API (`/api/…`, `/healthz`,

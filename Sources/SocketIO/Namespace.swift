@@ -13,6 +13,10 @@ public final class Namespace: Sendable {
     public typealias ConnectionHandler = @Sendable (Socket) -> Void
     /// Handles an event for any socket of the namespace (registered once, not per socket).
     public typealias EventHandler = @Sendable (_ socket: Socket, _ arguments: [JSONValue], _ ack: Ack?) -> Void
+    /// Handles an event no named handler (the socket's or the namespace's) takes: the event name,
+    /// its arguments, and the acknowledgement to answer if the client asked for one.
+    public typealias UnhandledEventHandler = @Sendable (_ socket: Socket, _ event: String, _ arguments: [JSONValue],
+                                                        _ ack: Ack?) -> Void
     /// Runs when a socket is about to disconnect, while its rooms are still known.
     public typealias DisconnectingHandler = @Sendable (_ socket: Socket, _ reason: String) -> Void
 
@@ -33,6 +37,7 @@ public final class Namespace: Sendable {
     private let children = NIOLockedValueBox<[Namespace]>([])
     private let eventHandlers = NIOLockedValueBox<[String: [EventHandler]]>([:])
     private let disconnectingHandlers = NIOLockedValueBox<[DisconnectingHandler]>([])
+    private let unhandledEventHandlers = NIOLockedValueBox<[UnhandledEventHandler]>([])
 
     init(name: String, adapter: any Adapter, parent: Namespace? = nil, matcher: (@Sendable (String) -> Bool)? = nil) {
         self.name = name
@@ -60,6 +65,21 @@ public final class Namespace: Sendable {
     /// than registering the same handler on each socket: it is stored once.
     public func on(_ event: String, _ handler: @escaping EventHandler) {
         self.eventHandlers.withLockedValue { $0[event, default: []].append(handler) }
+    }
+
+    /// Runs `handler` for every event of the namespace's sockets that no named handler takes (neither
+    /// the socket's ``Socket/on(_:_:)`` nor the namespace's ``on(_:_:)``): an application with an open
+    /// set of event names routes them here, and can answer an ack for an event it does not know
+    /// instead of leaving the client waiting.
+    public func onUnhandledEvent(_ handler: @escaping UnhandledEventHandler) {
+        self.unhandledEventHandlers.withLockedValue { $0.append(handler) }
+    }
+
+    /// The unhandled-event handlers: this namespace's, then the parent's.
+    var effectiveUnhandledEventHandlers: [UnhandledEventHandler] {
+        let own = self.unhandledEventHandlers.withLockedValue { $0 }
+        guard let parent = self.parent else { return own }
+        return own + parent.effectiveUnhandledEventHandlers
     }
 
     /// Runs `handler` when any socket of the namespace is about to disconnect (rooms still known).

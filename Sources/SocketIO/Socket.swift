@@ -42,6 +42,13 @@ public final class Socket: @unchecked Sendable {
     /// For a recovered socket: the newest broadcast offset its replay covered; live deliveries up
     /// to it that were still queued are skipped. Touched on ``eventLoop``.
     var replayedThrough: UInt64 = 0
+    /// The most arguments an event sent to this socket keeps; `nil` (the default) keeps them all.
+    /// For clients whose handlers take a fixed number of parameters (a python-socketio handler
+    /// written `lambda data: …` raises on a second argument): broadcasts are encoded once for every
+    /// target, so a socket with a limit re-encodes each event it receives with its first `limit`
+    /// arguments (the recovery offset, appended last, is dropped with the rest). Events with binary
+    /// attachments are sent unchanged. Set it on ``eventLoop``, in a middleware or connection handler.
+    public var eventArgumentLimit: Int? = nil
 
     let connection: ClientConnection
     /// The connection's Engine.IO session, kept here for the delivery path (one load, not two).
@@ -223,6 +230,10 @@ public final class Socket: @unchecked Sendable {
     /// Hands a broadcast's packets, encoded and framed once for every target, to the session (on
     /// ``eventLoop``).
     func deliver(_ packets: PreparedPackets, volatile: Bool) {
+        if let limit = self.eventArgumentLimit {
+            return self.deliver(Self.limitingArguments(of: packets.packets, to: limit, allocator: self.connection.allocator),
+                                volatile: volatile)
+        }
         if volatile {
             self.session.sendVolatile(packets)
         } else {
@@ -230,8 +241,34 @@ public final class Socket: @unchecked Sendable {
         }
     }
 
+    /// `packets` with every plain-text EVENT cut to its first `limit` arguments (a multi-packet
+    /// binary event is returned as is).
+    static func limitingArguments(of packets: [EncodedPacket], to limit: Int, allocator: ByteBufferAllocator) -> [EncodedPacket] {
+        guard packets.count == 1, let packet = packets.first, packet.kind == .text,
+              packet.bytes.readableBytes > 1, packet.bytes.getInteger(at: packet.bytes.readerIndex, as: UInt8.self) == UInt8(ascii: "4"),
+              let text = packet.bytes.getString(at: packet.bytes.readerIndex + 1, length: packet.bytes.readableBytes - 1) else {
+            return packets
+        }
+        var decoder = SocketPacketDecoder()
+        guard var decoded = try? decoder.decode(text: text), decoded.type == .event,
+              case .array(let elements)? = decoded.data, elements.count > limit + 1 else {
+            return packets
+        }
+        decoded.data = .array(Array(elements.prefix(limit + 1)))
+        return SocketPacketEncoder.encode(decoded, allocator: allocator)
+    }
+
     /// Hands encoded packets to the session (on ``eventLoop``).
     func deliver(_ packets: [EncodedPacket], volatile: Bool) {
+        if let limit = self.eventArgumentLimit {
+            let limited = Self.limitingArguments(of: packets, to: limit, allocator: self.connection.allocator)
+            if volatile {
+                self.connection.session.sendVolatile(limited)
+            } else {
+                self.connection.session.send(limited)
+            }
+            return
+        }
         if volatile {
             self.connection.session.sendVolatile(packets)
         } else {
@@ -247,11 +284,18 @@ public final class Socket: @unchecked Sendable {
         for handler in self.anyHandlers {
             handler(event, arguments)
         }
-        for handler in self.handlers[event] ?? [] {
+        let own = self.handlers[event] ?? []
+        for handler in own {
             handler(arguments, ack)
         }
-        for handler in self.namespace.handlers(for: event) {
+        let shared = self.namespace.handlers(for: event)
+        for handler in shared {
             handler(self, arguments, ack)
+        }
+        if own.isEmpty && shared.isEmpty {
+            for handler in self.namespace.effectiveUnhandledEventHandlers {
+                handler(self, event, arguments, ack)
+            }
         }
     }
 

@@ -22,12 +22,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "maxHttpBufferSize in bytes (default 1000000).") var maxHttpBufferSize: Int?
     @Option(help: "HS256 secret for JWTs (or HUB_JWT_SECRET).") var jwtSecret: String?
     @Option(help: "Events kept per room (default 1000).") var historySize: Int?
+    @Option(help: "historyTTL in milliseconds: a room's history is dropped after this long without an event, 0 never (default 86400000).") var historyTTL: Int?
+    @Option(help: "maxRoomsPerSocket: rooms one socket may join (default 100).") var maxRoomsPerSocket: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String?
     @Option(help: "maxConnections: Engine.IO sessions open at once, 0 for no limit (default 100000).") var maxConnections: Int?
     @Option(name: .customLong("max-connections-per-ip"), help: "maxConnectionsPerIP: sessions per client address, 0 for no limit (default 0).") var maxConnectionsPerIP: Int?
     @Option(help: "shutdownTimeout in milliseconds: how long SIGTERM may drain clients (default 10000).") var shutdownTimeout: Int?
     @Option(help: "Redis shared by the hub's nodes, redis://host:port/db (or HUB_REDIS_URL); none: one process.") var redisURL: String?
     @Option(help: "Sticky-session cookie on the polling handshake: a name, true (io) or false (default).") var cookie: String?
+    @Option(name: .customLong("user-event"), help: "An event users and monitors may emit (repeatable; default chat_message, typing_indicator).") var userEvents: [String] = []
+    @Option(name: .customLong("ephemeral-event"), help: "An event not kept in history (repeatable; default message_delta, typing_indicator).") var ephemeralEvents: [String] = []
+    @Flag(name: .customLong("no-log-connections"), help: "Do not log connects and disconnects at info level.") var noLogConnections = false
     @Flag(help: "Serve the benchmark handlers; / accepts connections without a token (benchmarking only).") var bench = false
 
     func run() async throws {
@@ -41,6 +46,8 @@ struct ServeCommand: AsyncParsableCommand {
         overrides.maxHttpBufferSize = self.maxHttpBufferSize
         overrides.jwtSecret = self.jwtSecret
         overrides.historySize = self.historySize
+        overrides.historyTTL = self.historyTTL
+        overrides.maxRoomsPerSocket = self.maxRoomsPerSocket
         overrides.logLevel = self.logLevel
         overrides.bench = self.bench ? true : nil
         overrides.redisURL = self.redisURL
@@ -48,6 +55,9 @@ struct ServeCommand: AsyncParsableCommand {
         overrides.maxConnections = self.maxConnections
         overrides.maxConnectionsPerIP = self.maxConnectionsPerIP
         overrides.shutdownTimeout = self.shutdownTimeout
+        overrides.userEvents = self.userEvents.isEmpty ? nil : self.userEvents
+        overrides.ephemeralEvents = self.ephemeralEvents.isEmpty ? nil : self.ephemeralEvents
+        overrides.logConnections = self.noLogConnections ? false : nil
         let configuration: HubConfiguration
         do {
             configuration = try HubConfiguration.load(

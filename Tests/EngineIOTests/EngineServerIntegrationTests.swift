@@ -653,6 +653,20 @@ struct EngineServerIntegrationTests {
         }
     }
 
+    @Test func webSocketFromTheServersOwnOriginIsAccepted() async throws {
+        try await withEngineServer({ $0.cors = CORSConfiguration(allowedOrigins: ["http://ok.test"]) }) { server in
+            // What websocket-client sends: the URL it connects to as Origin, with a matching Host.
+            let port = server.address.port!
+            let own = try await server.webSocket(headers: ["Origin": "http://127.0.0.1:\(port)", "Host": "127.0.0.1:\(port)"])
+            #expect(try await own.nextText().hasPrefix("0"))
+            await own.close()
+            // The same origin sent to another Host is cross-origin, and not on the list.
+            let refused = try await server.refusedWebSocket(server.uri(transport: "websocket"),
+                                                            headers: ["Origin": "http://127.0.0.1:\(port)", "Host": "hub.example:80"])
+            #expect(refused.status == .forbidden)
+        }
+    }
+
     @Test func webSocketFromADisallowedOriginIsAnsweredForbidden() async throws {
         try await withEngineServer({ $0.cors = CORSConfiguration(allowedOrigins: ["http://ok.test"]) }) { server in
             let refused = try await server.refusedWebSocket(server.uri(transport: "websocket"), headers: ["Origin": "http://evil.test"])

@@ -47,13 +47,4 @@ struct ChannelPolicyTests {
         #expect(!ChannelPolicy.isValidRoomName(""))
         #expect(ChannelPolicy.refusalToJoin(self.user, room: String(repeating: "é", count: 128), in: "/chat") == nil)
     }
-
-    @Test func publishingRules() {
-        #expect(ChannelPolicy.refusalToPublish(self.user, type: "chat_message", room: "r", in: "/chat", isMember: true) == nil)
-        #expect(ChannelPolicy.refusalToPublish(self.user, type: "chat_message", room: "r", in: "/chat", isMember: false) == "join the room first")
-        #expect(ChannelPolicy.refusalToPublish(self.user, type: "alert_created", room: "r", in: "/chat", isMember: true) != nil)
-        #expect(ChannelPolicy.refusalToPublish(self.service, type: "agent_started", room: "ops", in: "/monitoring", isMember: false) == nil)
-        #expect(ChannelPolicy.refusalToPublish(self.service, type: "agent_started", room: "hr", in: "/monitoring", isMember: false) == "room not granted")
-        #expect(ChannelPolicy.refusalToPublish(self.admin, type: "not_an_event", room: "r", in: "/", isMember: true) == "unknown event type")
-    }
 }

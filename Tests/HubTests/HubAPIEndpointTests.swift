@@ -24,6 +24,45 @@ import Testing
         #expect(response.text == #"{"status":"ok"}"#)
     }
 
+    @Test func healthHasAnAlias() async throws {
+        let fixture = try await APITestFixture.start()
+        defer { fixture.stop() }
+        let response = try await fixture.request(.GET, "/health")
+        #expect(response.status == .ok)
+        #expect(response.text == #"{"status":"ok"}"#)
+    }
+
+    @Test func corsOnEveryAnswerAndPreflights() async throws {
+        let fixture = try await APITestFixture.start { $0.corsOrigins = ["http://dashboard.test"] }
+        defer { fixture.stop() }
+        let origin = [("Origin", "http://dashboard.test")]
+        let preflight = try await fixture.request(.OPTIONS, "/api/websocket/status",
+                                                  headers: origin + [("Access-Control-Request-Method", "GET")])
+        #expect(preflight.status == .noContent)
+        #expect(preflight.headers["Access-Control-Allow-Origin"] == ["http://dashboard.test"])
+        #expect(preflight.headers["Access-Control-Allow-Methods"] == ["GET, OPTIONS"])
+        #expect(preflight.headers["Access-Control-Allow-Headers"] == ["Authorization, Content-Type"])
+        #expect(preflight.headers["Access-Control-Allow-Credentials"] == ["true"])
+        #expect(preflight.headers["Access-Control-Max-Age"] == ["600"])
+        let status = try await fixture.request(.GET, "/api/websocket/status", token: fixture.token(roles: [.monitor]), headers: origin)
+        #expect(status.status == .ok)
+        #expect(status.headers["Access-Control-Allow-Origin"] == ["http://dashboard.test"])
+        let unauthorized = try await fixture.request(.GET, "/api/websocket/status", headers: origin)
+        #expect(unauthorized.status == .unauthorized)
+        #expect(unauthorized.headers["Access-Control-Allow-Origin"] == ["http://dashboard.test"], "a browser can read the 401")
+        let other = try await fixture.request(.OPTIONS, "/api/broadcast", headers: [("Origin", "http://evil.test")])
+        #expect(other.status == .noContent)
+        #expect(other.headers["Access-Control-Allow-Origin"].isEmpty)
+        #expect(other.headers["Allow"] == ["POST, OPTIONS"])
+    }
+
+    @Test func noCORSHeadersWithoutAllowedOrigins() async throws {
+        let fixture = try await APITestFixture.start()
+        defer { fixture.stop() }
+        let response = try await fixture.request(.GET, "/healthz", headers: [("Origin", "http://dashboard.test")])
+        #expect(response.headers["Access-Control-Allow-Origin"].isEmpty)
+    }
+
     @Test func unknownAPIRoutesAre404BeforeAuthentication() async throws {
         let fixture = try await APITestFixture.start()
         defer { fixture.stop() }
@@ -114,10 +153,14 @@ import Testing
     @Test func wrongRolesAre403() async throws {
         let fixture = try await APITestFixture.start()
         defer { fixture.stop() }
-        for roles: Set<Role> in [[.user], [.service], [.monitor], []] {
+        for roles: Set<Role> in [[.user], [.service], []] {
             let status = try await fixture.request(.GET, "/api/websocket/status", token: fixture.token(roles: roles))
             #expect(status.status == .forbidden, "\(roles)")
-            #expect(try status.json() == ["error": "forbidden", "message": "role admin required"])
+            #expect(try status.json() == ["error": "forbidden", "message": "role admin or monitor required"])
+        }
+        for roles: Set<Role> in [[.monitor], [.admin]] {
+            let status = try await fixture.request(.GET, "/api/websocket/status", token: fixture.token(roles: roles))
+            #expect(status.status == .ok, "\(roles): monitors read the status")
         }
         for roles: Set<Role> in [[.user], [.monitor, .user]] {
             let user = fixture.token(roles: roles)
@@ -277,6 +320,23 @@ import Testing
         try await client.close()
     }
 
+    @Test func anyValidEventNameReachesSocketsAndHistory() async throws {
+        let fixture = try await APITestFixture.start()
+        defer { fixture.stop() }
+        let client = try await APITestPollingClient.open(fixture)
+        try await client.connect(namespace: "/monitoring", token: fixture.token("dash", roles: [.monitor]))
+        try await client.joinRoom("thread-7", namespace: "/monitoring")
+        let response = try await fixture.request(.POST, "/api/broadcast", token: fixture.token("agent", roles: [.service]),
+                                                 body: #"{"namespace":"/monitoring","room":"thread-7","event":"TOOL_CALL_START","data":{"toolCallId":"c1"}}"#)
+        #expect(response.status == .ok)
+        #expect(try response.json()["delivered"] == 1)
+        let packet = try await client.nextPacket(startingWith: #"42/monitoring,["TOOL_CALL_START""#)
+        #expect(packet.hasPrefix(#"42/monitoring,["TOOL_CALL_START",{"toolCallId":"c1"},{"id":""#))
+        #expect(fixture.hub.history.events(namespace: "/monitoring", room: "thread-7").map(\.type) == ["TOOL_CALL_START"],
+                "presence did not create a history")
+        try await client.close()
+    }
+
     @Test func broadcastRejectsBadRequests() async throws {
         let fixture = try await APITestFixture.start()
         defer { fixture.stop() }
@@ -287,8 +347,12 @@ import Testing
             (#"{"event":"task_updated","data":{}} x"#, "invalid JSON: unexpected data after the JSON value at byte 35"),
             (#"{"event":"#, "invalid JSON: unexpected end of input"),
             ("[1,2]", "body must be a JSON object"),
-            (#"{"room":"r","data":{}}"#, "event must be a string naming a catalogue event"),
-            (#"{"room":"r","event":"no_such_event","data":{}}"#, #"event: unknown event type "no_such_event""#),
+            (#"{"room":"r","data":{}}"#, "event must be a string (the event name)"),
+            (#"{"room":"r","event":"user_left","data":{}}"#, "event: reserved event name"),
+            (#"{"room":"r","event":"connect","data":{}}"#, "event: reserved event name"),
+            (#"{"room":"r","event":"","data":{}}"#, "event: event name must not be empty"),
+            (#"{"room":"r","event":"a\u0000b","data":{}}"#, "event: event name contains a control character"),
+            (#"{"room":"r","event":"\#(String(repeating: "e", count: 129))","data":{}}"#, "event: event name longer than 128 characters"),
             (#"{"room":"r","event":"task_updated"}"#, "data must be a JSON object"),
             (#"{"room":"r","event":"task_updated","data":[1]}"#, "data must be a JSON object"),
             (#"{"room":"r","event":"task_updated","data":"x"}"#, "data must be a JSON object"),
@@ -312,8 +376,8 @@ import Testing
             (#"{"namespace":null,"room":"r","event":"task_updated","data":{}}"#, "namespace must be a string"),
             (#"{"events":[{"room":"r","event":"task_updated","data":{},"x":0}]}"#,
              #"events[0]: unknown member "x" (expected namespace, room, rooms, event, data)"#),
-            (#"{"events":[{"room":"r","event":"task_updated","data":{}},{"room":"r","event":"bogus","data":{}}]}"#,
-             #"events[1].event: unknown event type "bogus""#),
+            (#"{"events":[{"room":"r","event":"task_updated","data":{}},{"room":"r","event":"user_joined","data":{}}]}"#,
+             "events[1].event: reserved event name"),
             (#"{"events":[{"room":"r","event":"task_updated","data":{}},3]}"#, "events[1] must be a JSON object"),
         ]
         for (body, message) in cases {
@@ -446,6 +510,31 @@ import Testing
         #expect(try empty.json() == ["namespace": "/", "room": "ops", "latest_offset": 0, "events": []])
     }
 
+    @Test func historyFiltersByType() async throws {
+        let fixture = try await APITestFixture.start()
+        defer { fixture.stop() }
+        let service = fixture.token("agent", roles: [.service])
+        for type in ["RUN_STARTED", "TEXT_MESSAGE_CONTENT", "RUN_FINISHED", "TEXT_MESSAGE_CONTENT"] {
+            let response = try await fixture.request(.POST, "/api/broadcast", token: service,
+                                                     body: #"{"room":"thread-1","event":"\#(type)","data":{}}"#)
+            #expect(response.status == .ok)
+        }
+        func types(_ query: String) async throws -> [String?] {
+            let response = try await fixture.request(.GET, "/api/history?room=thread-1" + query, token: service)
+            #expect(response.status == .ok)
+            return try response.json()["events"]?.arrayValue?.map { $0["type"]?.stringValue } ?? []
+        }
+        #expect(try await types("") == ["RUN_STARTED", "TEXT_MESSAGE_CONTENT", "RUN_FINISHED", "TEXT_MESSAGE_CONTENT"])
+        #expect(try await types("&type=TEXT_MESSAGE_CONTENT") == ["TEXT_MESSAGE_CONTENT", "TEXT_MESSAGE_CONTENT"])
+        #expect(try await types("&type=RUN_STARTED&type=RUN_FINISHED") == ["RUN_STARTED", "RUN_FINISHED"])
+        #expect(try await types("&type=TEXT_MESSAGE_CONTENT&limit=1") == ["TEXT_MESSAGE_CONTENT"])
+        #expect(try await types("&type=TEXT_MESSAGE_CONTENT&since=2") == ["TEXT_MESSAGE_CONTENT"])
+        // KELVIN SIGN: canonically equivalent to K, but another type.
+        #expect(try await types("&type=%E2%84%AA") == [])
+        let bad = try await fixture.request(.GET, "/api/history?room=thread-1&type=", token: service)
+        #expect(bad.status == .badRequest)
+    }
+
     @Test func historyRejectsBadQueries() async throws {
         let fixture = try await APITestFixture.start()
         defer { fixture.stop() }
@@ -492,7 +581,7 @@ import Testing
         let atLimit = try await fixture.request(.POST, "/api/broadcast", token: fixture.token(roles: [.service]),
                                                 body: "{" + padding + "}")
         #expect(atLimit.status == .badRequest)
-        #expect(try atLimit.json()["message"] == "event must be a string naming a catalogue event")
+        #expect(try atLimit.json()["message"] == "event must be a string (the event name)")
 
         let metrics = try await fixture.request(.GET, "/metrics")
         #expect(metrics.text.contains(#"hub_http_requests_total{route="/api/broadcast",status="413"} 1"#))

@@ -68,6 +68,13 @@ struct HubConfigurationTests {
         #expect(configuration.streamAuthTimeout == 5_000)
         #expect(configuration.logLevel == "info")
         #expect(!configuration.bench)
+        #expect(configuration.logConnections)
+        #expect(configuration.historyMaxRooms == 10_000)
+        #expect(configuration.historyMaxBytes == 256 << 20)
+        #expect(configuration.historyTTL == 86_400_000)
+        #expect(configuration.maxRoomsPerSocket == 100)
+        #expect(configuration.userEvents == ["chat_message", "typing_indicator"])
+        #expect(configuration.ephemeralEvents == ["message_delta", "typing_indicator"])
         try configuration.validate()
     }
 
@@ -136,8 +143,17 @@ struct HubConfigurationTests {
             "HUB_PING_INTERVAL": "1000", "HUB_PING_TIMEOUT": "900", "HUB_UPGRADE_TIMEOUT": "800",
             "HUB_MAX_HTTP_BUFFER_SIZE": "4096", "HUB_CONNECT_TIMEOUT": "700", "HUB_JWT_SECRET": Self.secret,
             "HUB_HISTORY_SIZE": "50", "HUB_MAX_DISCONNECTION_DURATION": "600", "HUB_STREAM_AUTH_TIMEOUT": "500",
-            "HUB_LOG_LEVEL": "trace",
+            "HUB_LOG_LEVEL": "trace", "HUB_LOG_CONNECTIONS": "false", "HUB_USER_EVENTS": "chat_message, agent_request,",
+            "HUB_EPHEMERAL_EVENTS": "message.delta", "HUB_HISTORY_MAX_ROOMS": "11", "HUB_HISTORY_MAX_BYTES": "12",
+            "HUB_HISTORY_TTL": "0", "HUB_MAX_ROOMS_PER_SOCKET": "13",
         ])
+        #expect(configuration.historyMaxRooms == 11)
+        #expect(configuration.historyMaxBytes == 12)
+        #expect(configuration.historyTTL == 0)
+        #expect(configuration.maxRoomsPerSocket == 13)
+        #expect(!configuration.logConnections)
+        #expect(configuration.userEvents == ["chat_message", "agent_request"])
+        #expect(configuration.ephemeralEvents == ["message.delta"])
         #expect(configuration.host == "0.0.0.0")
         #expect(configuration.port == 8080)
         #expect(configuration.path == "/rt/")
@@ -168,7 +184,17 @@ struct HubConfigurationTests {
         overrides.pingTimeout = 456
         overrides.historySize = 7
         overrides.bench = true
+        overrides.userEvents = ["user_input"]
+        overrides.ephemeralEvents = ["TEXT_MESSAGE_CONTENT"]
+        overrides.logConnections = false
+        overrides.historyTTL = 5
+        overrides.maxRoomsPerSocket = 6
         let configuration = try Self.load(overrides: overrides)
+        #expect(configuration.historyTTL == 5)
+        #expect(configuration.maxRoomsPerSocket == 6)
+        #expect(configuration.userEvents == ["user_input"])
+        #expect(configuration.ephemeralEvents == ["TEXT_MESSAGE_CONTENT"])
+        #expect(!configuration.logConnections)
         #expect(configuration.host == "::1")
         #expect(configuration.path == "/io/")
         #expect(configuration.maxHttpBufferSize == 123)
@@ -214,7 +240,8 @@ struct HubConfigurationTests {
             "historySize", "connectionStateRecovery", "streamAuthTimeout", "logLevel",
             "sseHeartbeatInterval", "sseMaxBufferedBytes",
             "maxConnections", "maxConnectionsPerIP", "maxHeaderSize", "requestHeadTimeout", "keepAliveTimeout",
-            "shutdownTimeout", "redisURL", "clusterStatusInterval", "cookie",
+            "shutdownTimeout", "redisURL", "clusterStatusInterval", "cookie", "logConnections", "userEvents", "ephemeralEvents",
+            "historyMaxRooms", "historyMaxBytes", "historyTTL", "maxRoomsPerSocket",
         ])
         #expect(Set(try #require(sample["cors"]?.objectValue).keys) == ["_comment", "origin", "credentials"])
     }
@@ -233,8 +260,17 @@ struct HubConfigurationTests {
              "pingInterval": 1, "pingTimeout": 2, "upgradeTimeout": 3, "maxHttpBufferSize": 4, "connectTimeout": 5,
              "transports": ["websocket"], "allowUpgrades": false, "jwtSecret": null, "tokens": [],
              "historySize": 6, "connectionStateRecovery": {"maxDisconnectionDuration": 7},
-             "streamAuthTimeout": 8, "logLevel": "warning"}
+             "streamAuthTimeout": 8, "logLevel": "warning", "logConnections": false,
+             "userEvents": ["agent_request"], "ephemeralEvents": [], "historyMaxRooms": 9, "historyMaxBytes": 10,
+             "historyTTL": 11, "maxRoomsPerSocket": 12}
             """)
+        #expect(configuration.historyMaxRooms == 9)
+        #expect(configuration.historyMaxBytes == 10)
+        #expect(configuration.historyTTL == 11)
+        #expect(configuration.maxRoomsPerSocket == 12)
+        #expect(!configuration.logConnections)
+        #expect(configuration.userEvents == ["agent_request"])
+        #expect(configuration.ephemeralEvents == [])
         #expect(configuration.host == "10.0.0.1")
         #expect(configuration.port == 0)
         #expect(configuration.path == "/x/")
@@ -351,6 +387,14 @@ struct HubConfigurationTests {
         }
     }
 
+    @Test func logConnectionsTakesBooleans() throws {
+        for (text, value) in [("true", true), ("1", true), ("on", true), ("FALSE", false), ("0", false), ("no", false)] {
+            #expect(try Self.load(environment: ["HUB_LOG_CONNECTIONS": text]).logConnections == value, "\(text)")
+        }
+        let error = Self.configurationError { _ = try Self.load(environment: ["HUB_LOG_CONNECTIONS": "maybe"]) }
+        #expect(error?.key == "HUB_LOG_CONNECTIONS")
+    }
+
     // MARK: - validate()
 
     /// The defaults with `change` applied.
@@ -392,6 +436,13 @@ struct HubConfigurationTests {
             c.staticTokens = [StaticToken(token: "token-one-0123456789", user: "u", roles: [], rooms: [""])]
         }),
         ("logLevel", Self.defaults { c in c.logLevel = "verbose" }),
+        ("userEvents[1]", Self.defaults { c in c.userEvents = ["chat_message", "user_left"] }),
+        ("userEvents[0]", Self.defaults { c in c.userEvents = [""] }),
+        ("ephemeralEvents[0]", Self.defaults { c in c.ephemeralEvents = ["bad\nname"] }),
+        ("historyMaxRooms", Self.defaults { c in c.historyMaxRooms = 0 }),
+        ("historyMaxBytes", Self.defaults { c in c.historyMaxBytes = -1 }),
+        ("historyTTL", Self.defaults { c in c.historyTTL = -1 }),
+        ("maxRoomsPerSocket", Self.defaults { c in c.maxRoomsPerSocket = 0 }),
     ])
     func validateNamesTheKey(key: String, configuration: HubConfiguration) {
         let error = Self.configurationError { try configuration.validate() }

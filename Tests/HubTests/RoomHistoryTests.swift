@@ -22,6 +22,16 @@ struct RoomHistoryTests {
         #expect(history.events(after: 0, limit: 2).map(\.offset) == [1, 2])
     }
 
+    @Test func aHistoryMayStartAfterAnOffset() {
+        var history = RoomHistory(capacity: 3, after: 100)
+        #expect(history.latestOffset == 100)
+        #expect(history.events(after: 0).isEmpty)
+        #expect(history.append(self.event(1)).offset == 101)
+        #expect(history.events(after: 0).map(\.offset) == [101])
+        #expect(history.events(after: 100).map(\.offset) == [101])
+        #expect(history.events(after: 101).isEmpty)
+    }
+
     @Test func oldEventsFallOutButOffsetsAreNeverReused() {
         var history = RoomHistory(capacity: 3)
         for index in 1...7 {

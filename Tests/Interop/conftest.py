@@ -104,6 +104,28 @@ def hubd():
 
 
 @pytest.fixture(scope="session")
+def hubevents():
+    """`hub serve` with the event space configured as a deployment would (test_hub_events.py): users
+    may also emit agent_request and cancel_request, message.delta is ephemeral, and CORS allows
+    http://dashboard.test."""
+    yield from _start_hub(
+        ["serve", "--jwt-secret", SECRET, "--ping-interval", "1000", "--ping-timeout", "2000",
+         "--user-event", "chat_message", "--user-event", "agent_request", "--user-event", "cancel_request",
+         "--ephemeral-event", "message.delta", "--cors-origin", "http://dashboard.test"]
+    )
+
+
+@pytest.fixture(scope="session")
+def hublimits():
+    """`hub serve` with small per-client bounds (test_hub_limits.py): 3 rooms per socket, room
+    histories dropped after 1 s without an event."""
+    yield from _start_hub(
+        ["serve", "--jwt-secret", SECRET, "--ping-interval", "1000", "--ping-timeout", "2000",
+         "--max-rooms-per-socket", "3", "--history-ttl", "1000"]
+    )
+
+
+@pytest.fixture(scope="session")
 def hubsec():
     """`hub serve` logging at trace level with a CORS allowlist (http://allowed.test): the security
     review tests (test_security_review.py) read its log file."""

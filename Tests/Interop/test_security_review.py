@@ -83,8 +83,8 @@ def test_websocket_from_another_origin_is_refused(hubsec, sid):
 
 # (method, path, body, roles that get past authorization)
 ROUTES = [
-    ("GET", "/api/websocket/status", b"", {"admin"}),
-    ("GET", "/api/v1/websocket/status", b"", {"admin"}),
+    ("GET", "/api/websocket/status", b"", {"admin", "monitor"}),
+    ("GET", "/api/v1/websocket/status", b"", {"admin", "monitor"}),
     ("POST", "/api/broadcast", b'{"namespace":"/monitoring","room":"sec","event":"task_updated","data":{}}', {"service", "admin"}),
     ("POST", "/api/alerts", b'{"severity":"info","title":"sec","message":"m"}', {"service", "admin"}),
     ("GET", "/api/history?namespace=/monitoring&room=sec", b"", {"service", "admin"}),

@@ -80,6 +80,50 @@ struct SocketEventTests {
         }
     }
 
+    @Test func anEventNoNamedHandlerTakesReachesTheUnhandledEventHandlers() async throws {
+        try await withSocketIOServer { server in
+            let log = TestAsyncQueue<String>()
+            server.io.sockets.on("known") { _, _, ack in
+                log.push("named")
+                ack?("named")
+            }
+            server.io.sockets.onUnhandledEvent { socket, event, arguments, ack in
+                log.push("unhandled \(event) \(JSONValue.array(arguments).jsonString) ack=\(ack != nil)")
+                ack?(["ok": false, "error": "unknown event"])
+            }
+            server.io.onConnection { socket in socket.on("mine") { _, _ in log.push("socket handler") } }
+            let (client, _) = try await server.connectedClient()
+            #expect(try await client.emitWithAck("known") == ["named"])
+            #expect(try await client.emitWithAck("no_such", ["room": "r"]) == [["ok": false, "error": "unknown event"]])
+            client.emit("mine")
+            client.emit("fire_and_forget", 1)
+            #expect(try await log.next(4, "the handlers") == [
+                "named",
+                #"unhandled no_such [{"room":"r"}] ack=true"#,
+                "socket handler",
+                "unhandled fire_and_forget [1] ack=false",
+            ])
+        }
+    }
+
+    @Test func aSocketWithAnArgumentLimitGetsEventsCutToIt() async throws {
+        try await withSocketIOServer { server in
+            server.io.sockets.use { socket in
+                if case .bool(false)? = socket.handshake.auth["meta"] { socket.eventArgumentLimit = 1 }
+            }
+            let plain = try await server.open()
+            _ = try await plain.connect("/", auth: ["meta": false])
+            let full = try await server.open()
+            _ = try await full.connect("/")
+            server.io.emit("news", ["title": "t"], ["id": "m1"], "offset-ish")
+            #expect(try await plain.expectEvent("news") == [["title": "t"]])
+            #expect(try await full.expectEvent("news") == [["title": "t"], ["id": "m1"], "offset-ish"])
+            // Shorter events, acks and binary events are untouched.
+            server.io.emit("short", "only")
+            #expect(try await plain.expectEvent("short") == ["only"])
+        }
+    }
+
     @Test func aDynamicParentsEventHandlersRunForItsChildrenAfterTheirOwn() async throws {
         try await withSocketIOServer { server in
             let log = TestAsyncQueue<String>()

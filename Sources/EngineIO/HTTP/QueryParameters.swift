@@ -22,6 +22,11 @@ public struct QueryParameters: Sendable, Hashable {
         self.pairs.first(where: { $0.name == name })?.value
     }
 
+    /// Every value of `name`, in order (`?type=a&type=b`).
+    public func values(_ name: String) -> [String] {
+        self.pairs.filter { $0.name == name }.map(\.value)
+    }
+
     private static func decode(_ part: Substring) -> String {
         guard part.contains(where: { $0 == "%" || $0 == "+" }) else { return String(part) }
         let spaced = part.replacingOccurrences(of: "+", with: " ")

@@ -2,9 +2,9 @@ import NIOHTTP1
 
 /// The routes of ``HubAPIEndpoint``, by path. Each has one method; the others are answered 405.
 enum APIRoute: String, Sendable, CaseIterable {
-    /// `GET /api/websocket/status` (role admin).
+    /// `GET /api/websocket/status` (role admin or monitor).
     case status = "/api/websocket/status"
-    /// `GET /api/v1/websocket/status`, the same report (role admin).
+    /// `GET /api/v1/websocket/status`, the same report (role admin or monitor).
     case statusV1 = "/api/v1/websocket/status"
     /// `POST /api/broadcast` (role service or admin).
     case broadcast = "/api/broadcast"
@@ -14,6 +14,8 @@ enum APIRoute: String, Sendable, CaseIterable {
     case history = "/api/history"
     /// `GET /healthz` (no auth).
     case health = "/healthz"
+    /// `GET /health`, the same answer (no auth).
+    case healthAlias = "/health"
     /// `GET /metrics` (no auth).
     case metrics = "/metrics"
 
@@ -30,7 +32,7 @@ enum APIRoute: String, Sendable, CaseIterable {
     /// The one method the route takes.
     var method: HTTPMethod {
         switch self {
-        case .status, .statusV1, .history, .health, .metrics: .GET
+        case .status, .statusV1, .history, .health, .healthAlias, .metrics: .GET
         case .broadcast, .alerts: .POST
         }
     }
@@ -38,9 +40,9 @@ enum APIRoute: String, Sendable, CaseIterable {
     /// The roles of which a caller needs one; `nil` for routes without authentication.
     var roles: [Role]? {
         switch self {
-        case .status, .statusV1: [.admin]
+        case .status, .statusV1: [.admin, .monitor]
         case .broadcast, .alerts, .history: [.service, .admin]
-        case .health, .metrics: nil
+        case .health, .healthAlias, .metrics: nil
         }
     }
 

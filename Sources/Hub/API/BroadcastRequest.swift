@@ -12,14 +12,16 @@ struct BroadcastRequest: Sendable, Hashable {
     var namespace: String
     /// The target rooms; empty for the whole namespace.
     var rooms: [String]
-    /// The catalogue event name.
+    /// The event name.
     var event: String
     /// The payload, passed through untouched.
     var data: JSONValue
 
     /// Reads and validates one event description; `position` names it in messages (`"events[2]"`).
     ///
-    /// Checks, in order: an object; no unknown members; `event` a catalogue event; `data` an
+    /// Checks, in order: an object; no unknown members; `event` a publishable name
+    /// (``EventRules/unpublishableReason(_:)``: 1–128 characters, no control characters, not
+    /// reserved by Socket.IO, not a presence event); `data` an
     /// object; `namespace` a known namespace; `room` a string and `rooms` an array of strings, each
     /// a valid room name. Room grants are checked by the caller.
     init(_ value: JSONValue, namespaces: Set<String>, position: String? = nil) throws(APIError) {
@@ -31,10 +33,10 @@ struct BroadcastRequest: Sendable, Hashable {
             throw .badRequest("\(position.map { "\($0): " } ?? "")unknown member \"\(unknown)\" (expected namespace, room, rooms, event, data)")
         }
         guard let event = object["event"]?.stringValue else {
-            throw .badRequest("\(prefix)event must be a string naming a catalogue event")
+            throw .badRequest("\(prefix)event must be a string (the event name)")
         }
-        guard EventCatalogue.all.contains(event) else {
-            throw .badRequest("\(prefix)event: unknown event type \"\(event)\"")
+        if let reason = EventRules.unpublishableReason(event) {
+            throw .badRequest("\(prefix)event: \(reason)")
         }
         guard let data = object["data"], data.objectValue != nil else {
             throw .badRequest("\(prefix)data must be a JSON object")

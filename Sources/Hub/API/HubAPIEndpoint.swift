@@ -9,17 +9,22 @@ import SocketIO
 ///
 /// | Route | Auth |
 /// |---|---|
-/// | `GET /api/websocket/status`, `GET /api/v1/websocket/status` | role admin |
+/// | `GET /api/websocket/status`, `GET /api/v1/websocket/status` | role admin or monitor |
 /// | `POST /api/broadcast` | role service or admin |
 /// | `POST /api/alerts` | role service or admin |
 /// | `GET /api/history` | role service or admin |
-/// | `GET /healthz` | none |
+/// | `GET /healthz`, `GET /health` | none |
 /// | `GET /metrics` | none (Prometheus convention; it carries no secrets) |
 ///
 /// Callers authenticate with `Authorization: Bearer <token>` (a JWT or a static token). Every
 /// error is JSON `{"error", "message"}`: 401 (with `WWW-Authenticate: Bearer …`), 403, 400, 404
 /// for unknown `/api/` paths, 405 (with `Allow`); a body over `maxHttpBufferSize` is answered 413
 /// by the HTTP server before it reaches the endpoint. Tokens are never logged or echoed.
+///
+/// With allowed origins configured (`cors`), every answer carries CORS headers for an allowed
+/// `Origin`, and a preflight (`OPTIONS` on a route) is answered `204` allowing the route's method
+/// and the `Authorization` and `Content-Type` request headers. `OPTIONS` on an unknown `/api/`
+/// path is a 404 like any other method.
 public struct HubAPIEndpoint: HTTPEndpoint {
     /// The hub served.
     public let hub: Hub
@@ -46,6 +51,10 @@ public struct HubAPIEndpoint: HTTPEndpoint {
 
     public func handle(_ request: HTTPServerRequest, sink: HTTPResponseSink) {
         let route = APIRoute(path: request.target.path)
+        if request.head.method == .OPTIONS, let route {
+            sink.send(Self.preflightResponse(for: request.head, methods: [route.method], cors: self.hub.cors))
+            return
+        }
         Task {
             let response: HTTPServerResponse
             do throws(APIError) {
@@ -62,8 +71,22 @@ public struct HubAPIEndpoint: HTTPEndpoint {
                 "route": "\(route?.label ?? APIRoute.unknownLabel)",
                 "status": "\(response.status.code)",
             ])
-            sink.send(response)
+            var answer = response
+            if let cors = self.hub.cors {
+                answer.headers.add(contentsOf: cors.headers(for: request.head))
+            }
+            sink.send(answer)
         }
+    }
+
+    /// The answer to `OPTIONS` on a route taking `methods`: `204` with `Allow` (those methods and
+    /// `OPTIONS`), and the CORS preflight headers for an allowed origin. Shared with the SSE gateway.
+    static func preflightResponse(for head: HTTPRequestHead, methods: [HTTPMethod], cors: CORSConfiguration?) -> HTTPServerResponse {
+        let allowed = (methods + [.OPTIONS]).map(\.rawValue).joined(separator: ", ")
+        var headers = cors?.preflightHeaders(for: head, methods: allowed, allowedHeaders: "Authorization, Content-Type",
+                                             maxAge: 600) ?? HTTPHeaders()
+        headers.add(name: "Allow", value: allowed)
+        return HTTPServerResponse(status: .noContent, headers: headers)
     }
 
     /// Counts the 413 the HTTP server answered.
@@ -85,7 +108,7 @@ public struct HubAPIEndpoint: HTTPEndpoint {
             principal = try self.authorize(request, roles: roles)
         }
         switch route {
-        case .health:
+        case .health, .healthAlias:
             return Self.jsonResponse(.ok, ["status": "ok"])
         case .metrics:
             let text = await self.hub.metrics.render(hub: self.hub)
@@ -182,7 +205,8 @@ public struct HubAPIEndpoint: HTTPEndpoint {
     private func history(_ request: HTTPServerRequest, principal: Principal) async throws(APIError) -> HTTPServerResponse {
         let query = try HistoryQuery(request.target.query, maxLimit: self.hub.history.capacityPerRoom)
         guard principal.mayJoin(room: query.room) else { throw .roomNotGranted() }
-        let (latest, events) = try await self.historyEvents(query)
+        let (latest, kept) = try await self.historyEvents(query)
+        let events = query.types.map { types in Array(kept.lazy.filter { types.contains(ExactName($0.type)) }.prefix(query.limit)) } ?? kept
         return Self.jsonResponse(.ok, [
             "namespace": .string(query.namespace),
             "room": .string(query.room),

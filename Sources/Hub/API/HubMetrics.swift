@@ -20,6 +20,11 @@ import SocketIO
 /// | `hub_http_requests_total` | counter | `route`, `status` |
 /// | `hub_auth_failures_total` | counter | `reason` |
 /// | `hub_connections_refused_total` | counter | `reason` (``ConnectionRefusal``) |
+/// | `hub_events_refused_total` | counter | `reason` (``EventRules/Refusal/Kind``) |
+/// | `hub_limits_reached_total` | counter | `limit` (``Limit``: the setting's name) |
+/// | `hub_history_rooms` | gauge | — |
+/// | `hub_history_bytes` | gauge | — |
+/// | `hub_history_evictions_total` | counter | `reason` (``EventHistory/EvictionReason``) |
 /// | `hub_transport_buffer_full_total` | counter | — |
 /// | `hub_volatile_dropped_total` | counter | — |
 /// | `hub_uptime_seconds` | gauge | — |
@@ -41,6 +46,10 @@ public final class HubMetrics: Sendable {
     private let uptime: Gauge
     private let bufferFullCloses: Counter
     private let volatileDrops: Counter
+    private let historyRooms: Gauge
+    private let historyBytes: Gauge
+    /// The history's eviction counts already added to `hub_history_evictions_total`.
+    private let mirroredEvictions = NIOLockedValueBox<[EventHistory.EvictionReason: Int]>([:])
     /// The engine's slow-consumer and volatile-drop counts already added to their counters.
     private let mirroredOutbound = NIOLockedValueBox<(bufferFull: Int, volatileDropped: Int)>((0, 0))
     /// The ``HubStats`` values already added to the event counters.
@@ -67,6 +76,21 @@ public final class HubMetrics: Sendable {
         MetricNameDescriptor(
         metricName: "hub_connections_refused", unitName: "total",
         helpText: "Connections and handshakes refused by a limit or the shutdown drain, by reason.")
+    }
+    private static var eventsRefused: MetricNameDescriptor {
+        MetricNameDescriptor(
+        metricName: "hub_events_refused", unitName: "total",
+        helpText: "Events from sockets and /stream not published (unknown to the rules, not permitted, malformed), by reason.")
+    }
+    private static var limitsReached: MetricNameDescriptor {
+        MetricNameDescriptor(
+        metricName: "hub_limits_reached", unitName: "total",
+        helpText: "Requests refused by a per-client bound, by the setting that bounds it.")
+    }
+    private static var historyEvictions: MetricNameDescriptor {
+        MetricNameDescriptor(
+        metricName: "hub_history_evictions", unitName: "total",
+        helpText: "Room histories dropped: rooms (historyMaxRooms), bytes (historyMaxBytes), ttl (historyTTL).")
     }
     private static var authFailures: MetricNameDescriptor {
         MetricNameDescriptor(
@@ -106,6 +130,35 @@ public final class HubMetrics: Sendable {
         for refusal in ConnectionRefusal.allCases {
             _ = registry.makeCounter(descriptor: Self.connectionsRefused, labels: [("reason", refusal.rawValue)])
         }
+        for kind in EventRules.Refusal.Kind.allCases {
+            _ = registry.makeCounter(descriptor: Self.eventsRefused, labels: [("reason", kind.rawValue)])
+        }
+        for limit in Limit.allCases {
+            _ = registry.makeCounter(descriptor: Self.limitsReached, labels: [("limit", limit.rawValue)])
+        }
+        for reason in EventHistory.EvictionReason.allCases {
+            _ = registry.makeCounter(descriptor: Self.historyEvictions, labels: [("reason", reason.rawValue)])
+        }
+        self.historyRooms = registry.makeGauge(descriptor: MetricNameDescriptor(
+            metricName: "hub_history_rooms", unitName: "", helpText: "Rooms keeping an event history on this node."))
+        self.historyBytes = registry.makeGauge(descriptor: MetricNameDescriptor(
+            metricName: "hub_history_bytes", unitName: "", helpText: "Estimated bytes of the events kept in room histories on this node."))
+    }
+
+    /// The per-client bounds counted in `hub_limits_reached_total`, by setting name.
+    public enum Limit: String, Sendable, CaseIterable {
+        /// A `join_room` past `maxRoomsPerSocket`.
+        case maxRoomsPerSocket
+    }
+
+    /// Counts one request refused by `limit`.
+    public func recordLimitReached(_ limit: Limit) {
+        self.registry.makeCounter(descriptor: Self.limitsReached, labels: [("limit", limit.rawValue)]).increment()
+    }
+
+    /// Counts one event a socket or `/stream` client sent that was not published.
+    public func recordEventRefused(_ kind: EventRules.Refusal.Kind) {
+        self.registry.makeCounter(descriptor: Self.eventsRefused, labels: [("reason", kind.rawValue)]).increment()
     }
 
     /// The reasons exported at 0 from the start (so dashboards and alerts see the series before the
@@ -152,6 +205,17 @@ public final class HubMetrics: Sendable {
             self.registry.makeGauge(descriptor: Self.sockets, labels: [("namespace", namespace.name)]).set(to: Double(count))
         }
         self.uptime.set(to: hub.stats.uptime)
+        let usage = hub.history.usage
+        self.historyRooms.set(to: Double(usage.rooms))
+        self.historyBytes.set(to: Double(usage.bytes))
+        let evictions = hub.history.evictions
+        self.mirroredEvictions.withLockedValue { mirrored in
+            for (reason, count) in evictions where count > mirrored[reason, default: 0] {
+                self.registry.makeCounter(descriptor: Self.historyEvictions, labels: [("reason", reason.rawValue)])
+                    .increment(by: Int64(count - mirrored[reason, default: 0]))
+                mirrored[reason] = count
+            }
+        }
         self.refreshCluster(from: hub)
         self.refreshSSE(from: hub)
 

@@ -50,17 +50,4 @@ public enum ChannelPolicy {
         }
         return nil
     }
-
-    /// Why `principal` may not publish `type` into `room` of `namespace`, or `nil` if it may. People
-    /// publish chat into rooms they are in; services and admins publish any catalogue event into
-    /// rooms they are granted.
-    public static func refusalToPublish(_ principal: Principal, type: String, room: String, in namespace: String,
-                                        isMember: Bool) -> String? {
-        guard EventCatalogue.all.contains(type) else { return "unknown event type" }
-        if principal.hasAny(of: [.service, .admin]) {
-            return principal.mayJoin(room: room) ? nil : "room not granted"
-        }
-        guard EventCatalogue.userPublishable.contains(type) else { return "role required to publish \(type)" }
-        return isMember ? nil : "join the room first"
-    }
 }

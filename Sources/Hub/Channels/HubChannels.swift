@@ -1,9 +1,12 @@
+import EngineIO
+import Logging
 import NIOCore
 import SocketIO
 
 /// Installs the hub's channels on its Socket.IO server: the auth middleware on every namespace,
-/// `join_room` / `leave_room` with presence events, and publishing of catalogue events by sockets.
-/// Handlers are registered once per namespace, not per socket.
+/// `join_room` / `leave_room` with presence events, publishing by sockets under ``EventRules`` (any
+/// other event name is answered, if the client asked for an ack, `{"ok":false,"error":…}`), and the
+/// connection log. Handlers are registered once per namespace, not per socket.
 struct HubChannels {
     let hub: Hub
 
@@ -15,21 +18,34 @@ struct HubChannels {
             let namespace = self.hub.io.of(name)
             namespace.use(self.authenticate(namespace: name))
             namespace.onConnection { socket in
+                socket.userInfo[Self.connectedAtKey] = NIODeadline.now()
+                socket.userInfo[Self.transportKey] = socket.transport
+                self.logConnected(socket)
                 if socket.recovered {
                     self.reconcileRecoveredRooms(socket)
                 }
             }
             namespace.on("join_room") { socket, args, ack in self.joinRoom(socket, args, ack) }
             namespace.on("leave_room") { socket, args, ack in self.leaveRoom(socket, args, ack) }
-            namespace.onDisconnecting { socket, _ in
+            namespace.onDisconnecting { socket, reason in
+                self.logDisconnected(socket, reason: reason)
                 for room in socket.rooms where room != socket.id {
                     self.presence("user_left", socket: socket, room: room)
                 }
             }
-            for type in EventCatalogue.all.subtracting(["user_joined", "user_left"]) {
-                namespace.on(type) { socket, args, ack in self.publishFromSocket(type, socket, args, ack) }
-            }
+            namespace.onUnhandledEvent { socket, event, args, ack in self.publishFromSocket(event, socket, args, ack) }
         }
+    }
+
+    private static let connectedAtKey = "hub.connectedAt"
+    /// The transport at connect, for the disconnect line when the session is already gone.
+    private static let transportKey = "hub.transport"
+
+    /// Whether the CONNECT asked for events as `(data)` only: `auth: {"meta": false}` or the
+    /// handshake query `meta=false` (for clients that cannot send an auth payload).
+    static func wantsDataOnly(_ handshake: SocketHandshake) -> Bool {
+        if case .bool(false)? = handshake.auth["meta"] { return true }
+        return handshake.query["meta"] == "false"
     }
 
     /// The connect middleware: a token from the CONNECT payload (or the handshake's
@@ -43,20 +59,71 @@ struct HubChannels {
                 socket.userInfo[Hub.principalKey] = Principal(subject: "bench", roles: [])
                 return
             }
+            let principal: Principal
             switch hub.authenticator.authenticate(token: token) {
             case .failure(let failure):
+                self.logRefused(socket, user: nil, reason: failure.reason)
                 throw ConnectError(message: failure.message, data: ["reason": .string(failure.reason)])
-            case .success(let principal):
-                guard ChannelPolicy.mayConnect(principal, to: namespace) else {
-                    throw ConnectError(message: "forbidden", data: ["reason": .string("role required for \(namespace)")])
-                }
-                // A recovered socket carries the principal it had; only the same subject resumes it.
-                if socket.recovered, let previous = Hub.principal(of: socket), previous.subject != principal.subject {
-                    throw ConnectError(message: "forbidden", data: ["reason": "session belongs to another user"])
-                }
-                socket.userInfo[Hub.principalKey] = principal
+            case .success(let authenticated):
+                principal = authenticated
+            }
+            guard ChannelPolicy.mayConnect(principal, to: namespace) else {
+                self.logRefused(socket, user: principal.subject, reason: "role required for \(namespace)")
+                throw ConnectError(message: "forbidden", data: ["reason": .string("role required for \(namespace)")])
+            }
+            // A recovered socket carries the principal it had; only the same subject resumes it.
+            if socket.recovered, let previous = Hub.principal(of: socket), previous.subject != principal.subject {
+                self.logRefused(socket, user: principal.subject, reason: "session belongs to another user")
+                throw ConnectError(message: "forbidden", data: ["reason": "session belongs to another user"])
+            }
+            socket.userInfo[Hub.principalKey] = principal
+            if Self.wantsDataOnly(socket.handshake) {
+                socket.eventArgumentLimit = 1
             }
         }
+    }
+
+    // MARK: Connection log
+
+    private func logConnected(_ socket: Socket) {
+        guard self.hub.configuration.logConnections else { return }
+        self.hub.logger.info("socket connected", metadata: self.logMetadata(socket, user: Hub.principal(of: socket)?.subject, extra: [
+            "transport": "\(socket.transport?.rawValue ?? "-")",
+            "recovered": "\(socket.recovered)",
+        ]))
+    }
+
+    private func logRefused(_ socket: Socket, user: String?, reason: String) {
+        guard self.hub.configuration.logConnections else { return }
+        self.hub.logger.info("socket refused", metadata: self.logMetadata(socket, user: user, extra: ["reason": "\(reason)"]))
+    }
+
+    private func logDisconnected(_ socket: Socket, reason: String) {
+        guard self.hub.configuration.logConnections else { return }
+        let transport = socket.transport ?? socket.userInfo[Self.transportKey] as? EngineTransportKind
+        var extra: Logger.Metadata = ["reason": "\(reason)", "transport": "\(transport?.rawValue ?? "-")"]
+        if let since = socket.userInfo[Self.connectedAtKey] as? NIODeadline {
+            let milliseconds = (NIODeadline.now() - since).nanoseconds / 1_000_000
+            extra["duration_ms"] = "\(milliseconds)"
+        }
+        self.hub.logger.info("socket disconnected", metadata: self.logMetadata(socket, user: Hub.principal(of: socket)?.subject, extra: extra))
+    }
+
+    /// What every connection log line says: namespace, socket id, user (the token's `sub`, never
+    /// the token) and the client's address.
+    private func logMetadata(_ socket: Socket, user: String?, extra: Logger.Metadata) -> Logger.Metadata {
+        var metadata = extra
+        metadata["namespace"] = "\(socket.namespace.name)"
+        metadata["sid"] = "\(socket.id)"
+        metadata["user"] = "\(user ?? "-")"
+        metadata["remote"] = "\(Self.address(socket.handshake.address))"
+        return metadata
+    }
+
+    /// `ip:port` of a socket address, `-` if unknown.
+    private static func address(_ address: SocketAddress?) -> String {
+        guard let address, let ip = address.ipAddress else { return "-" }
+        return address.port.map { "\(ip):\($0)" } ?? ip
     }
 
     /// A recovered socket is back in the rooms it had: drop those its (new) token no longer grants,
@@ -83,6 +150,12 @@ struct HubChannels {
             return
         }
         let isNew = !socket.rooms.contains(room)
+        // The socket's own room (its id) does not count.
+        if isNew, socket.rooms.count - 1 >= self.hub.configuration.maxRoomsPerSocket {
+            self.hub.metrics.recordLimitReached(.maxRoomsPerSocket)
+            ack?(["ok": false, "error": "too many rooms"])
+            return
+        }
         socket.join(room)
         ack?(["ok": true, "room": .string(room)])
         if isNew {
@@ -111,39 +184,69 @@ struct HubChannels {
                                      namespace: socket.namespace.name, rooms: [room], source: "hub", exceptSocket: socket.id)
     }
 
-    /// A catalogue event from a socket: the first argument is the data object, which names its
-    /// target with `"room"` (or `"rooms"`). Answered, if asked, with `{"ok":true,"id","delivered"}`
-    /// or `{"ok":false,"error"}`.
+    /// An event no named handler takes: published if ``EventRules`` allow it. The first argument is
+    /// the data object, which names its target with `"room"` (or `"rooms"`). Answered, if asked,
+    /// with `{"ok":true,"id","delivered"}` or `{"ok":false,"error"}`; a refusal is counted in
+    /// `hub_events_refused_total` and logged at debug either way.
     private func publishFromSocket(_ type: String, _ socket: Socket, _ args: [JSONValue], _ ack: Ack?) {
         guard let principal = Hub.principal(of: socket) else { return }
-        guard let data = args.first, case .object(let object) = data else {
-            ack?(["ok": false, "error": "data must be an object"])
+        if let refusal = self.refusalToPublish(type, socket: socket, principal: principal, args: args) {
+            self.hub.metrics.recordEventRefused(refusal.kind)
+            self.hub.logger.debug("event refused", metadata: [
+                "namespace": "\(socket.namespace.name)", "sid": "\(socket.id)", "user": "\(principal.subject)",
+                "reason": "\(refusal.kind.rawValue)",
+            ])
+            ack?(["ok": false, "error": .string(refusal.message)])
             return
         }
-        var rooms: [String] = []
-        if let room = object["room"]?.stringValue {
-            rooms.append(room)
-        }
-        rooms += object["rooms"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        guard !rooms.isEmpty else {
-            ack?(["ok": false, "error": "room required"])
-            return
-        }
-        for room in rooms {
-            if let refusal = ChannelPolicy.refusalToPublish(principal, type: type, room: room, in: socket.namespace.name,
-                                                            isMember: socket.rooms.contains(room)) {
-                ack?(["ok": false, "error": .string(refusal)])
-                return
-            }
-        }
+        let data = args[0]
         let result = self.hub.broadcaster.publish(
-            type: type, data: data, namespace: socket.namespace.name, rooms: rooms,
+            type: type, data: data, namespace: socket.namespace.name, rooms: Self.targetRooms(data),
             source: "socket:\(principal.subject)", exceptSocket: type == "typing_indicator" ? socket.id : nil)
         if let ack {
-            result.whenSuccess { result in
-                ack(["ok": true, "id": .string(result.events.first?.id ?? ""), "delivered": .number(Double(result.delivered))])
+            result.whenComplete { result in
+                switch result {
+                case .success(let result):
+                    ack(["ok": true, "id": .string(result.events.first?.id ?? ""), "delivered": .number(Double(result.delivered))])
+                case .failure:
+                    ack(["ok": false, "error": "the event could not be published"])
+                }
             }
         }
+    }
+
+    /// Why the socket's event is not published, or `nil` if it is.
+    private func refusalToPublish(_ type: String, socket: Socket, principal: Principal, args: [JSONValue]) -> EventRules.Refusal? {
+        if let reason = EventRules.invalidNameReason(type) {
+            return EventRules.Refusal(.invalidName, reason)
+        }
+        guard let data = args.first, data.objectValue != nil else {
+            return EventRules.Refusal(.invalidArguments, "data must be an object")
+        }
+        let rooms = Self.targetRooms(data)
+        guard !rooms.isEmpty else {
+            return EventRules.Refusal(.invalidArguments, "room required")
+        }
+        for room in rooms {
+            guard ChannelPolicy.isValidRoomName(room) else {
+                return EventRules.Refusal(.invalidArguments, "invalid room name")
+            }
+            if let refusal = self.hub.eventRules.refusalToPublish(principal, type: type, room: room, namespace: socket.namespace.name,
+                                                                  isMember: socket.rooms.contains(room)) {
+                return refusal
+            }
+        }
+        return nil
+    }
+
+    /// The rooms a data object names: `"room"`, then the strings of `"rooms"`.
+    private static func targetRooms(_ data: JSONValue) -> [String] {
+        var rooms: [String] = []
+        if let room = data["room"]?.stringValue {
+            rooms.append(room)
+        }
+        rooms += data["rooms"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        return rooms
     }
 
     /// The room of `join_room {"room": …}`; a bare string is accepted too.

@@ -31,12 +31,12 @@ extension HubAPIEndpoint {
         guard let cluster = self.hub.cluster else {
             let history = self.hub.history
             return (history.latestOffset(namespace: query.namespace, room: query.room),
-                    history.events(namespace: query.namespace, room: query.room, since: query.since, limit: query.limit))
+                    history.events(namespace: query.namespace, room: query.room, since: query.since, limit: query.readLimit))
         }
         do {
             async let latest = cluster.history.latestOffset(namespace: query.namespace, room: query.room).get()
             async let events = cluster.history.events(namespace: query.namespace, room: query.room, since: query.since,
-                                                      limit: query.limit).get()
+                                                      limit: query.readLimit).get()
             return try await (latest, events)
         } catch {
             throw APIError(status: .serviceUnavailable, error: "service unavailable", message: "the shared history (Redis) is unavailable")

@@ -76,6 +76,10 @@ extension HubConfiguration {
             case "jwtSecret": self.jwtSecret = value.isNull ? nil : try Self.string(value, key)
             case "tokens": self.staticTokens = try Self.tokens(value, key)
             case "historySize": self.historySize = try Self.int(value, key)
+            case "historyMaxRooms": self.historyMaxRooms = try Self.int(value, key)
+            case "historyMaxBytes": self.historyMaxBytes = try Self.int(value, key)
+            case "historyTTL": self.historyTTL = try Self.int(value, key)
+            case "maxRoomsPerSocket": self.maxRoomsPerSocket = try Self.int(value, key)
             case "connectionStateRecovery": try self.apply(connectionStateRecovery: value)
             case "streamAuthTimeout": self.streamAuthTimeout = try Self.int(value, key)
             case "sseHeartbeatInterval": self.sseHeartbeatInterval = try Self.int(value, key)
@@ -90,6 +94,9 @@ extension HubConfiguration {
             case "redisURL": self.redisURL = value.isNull ? nil : try Self.string(value, key)
             case "clusterStatusInterval": self.clusterStatusInterval = try Self.int(value, key)
             case "cookie": self.cookie = try Self.cookie(value, key)
+            case "logConnections": self.logConnections = try Self.bool(value, key)
+            case "userEvents": self.userEvents = try Self.strings(value, key)
+            case "ephemeralEvents": self.ephemeralEvents = try Self.strings(value, key)
             default: throw HubConfigurationError(key: key, problem: "unknown setting")
             }
         }
@@ -183,11 +190,7 @@ extension HubConfiguration {
         if let host = value("HUB_HOST") { self.host = host }
         if let port = try int("HUB_PORT") { self.port = port }
         if let path = value("HUB_PATH") { self.path = path }
-        if let origins = value("HUB_CORS_ORIGIN") {
-            self.corsOrigins = origins.split(separator: ",")
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-                .filter { !$0.isEmpty }
-        }
+        if let origins = value("HUB_CORS_ORIGIN") { self.corsOrigins = Self.list(origins) }
         if let pingInterval = try int("HUB_PING_INTERVAL") { self.pingInterval = pingInterval }
         if let pingTimeout = try int("HUB_PING_TIMEOUT") { self.pingTimeout = pingTimeout }
         if let upgradeTimeout = try int("HUB_UPGRADE_TIMEOUT") { self.upgradeTimeout = upgradeTimeout }
@@ -195,6 +198,10 @@ extension HubConfiguration {
         if let connectTimeout = try int("HUB_CONNECT_TIMEOUT") { self.connectTimeout = connectTimeout }
         if let secret = value("HUB_JWT_SECRET") { self.jwtSecret = secret }
         if let historySize = try int("HUB_HISTORY_SIZE") { self.historySize = historySize }
+        if let rooms = try int("HUB_HISTORY_MAX_ROOMS") { self.historyMaxRooms = rooms }
+        if let bytes = try int("HUB_HISTORY_MAX_BYTES") { self.historyMaxBytes = bytes }
+        if let ttl = try int("HUB_HISTORY_TTL") { self.historyTTL = ttl }
+        if let rooms = try int("HUB_MAX_ROOMS_PER_SOCKET") { self.maxRoomsPerSocket = rooms }
         if let duration = try int("HUB_MAX_DISCONNECTION_DURATION") { self.maxDisconnectionDuration = duration }
         if let timeout = try int("HUB_STREAM_AUTH_TIMEOUT") { self.streamAuthTimeout = timeout }
         if let interval = try int("HUB_SSE_HEARTBEAT_INTERVAL") { self.sseHeartbeatInterval = interval }
@@ -209,6 +216,15 @@ extension HubConfiguration {
         if let timeout = try int("HUB_REQUEST_HEAD_TIMEOUT") { self.requestHeadTimeout = timeout }
         if let timeout = try int("HUB_KEEP_ALIVE_TIMEOUT") { self.keepAliveTimeout = timeout }
         if let timeout = try int("HUB_SHUTDOWN_TIMEOUT") { self.shutdownTimeout = timeout }
+        if let text = value("HUB_LOG_CONNECTIONS") {
+            switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "true", "1", "yes", "on": self.logConnections = true
+            case "false", "0", "no", "off": self.logConnections = false
+            default: throw HubConfigurationError(key: "HUB_LOG_CONNECTIONS", problem: "must be true or false, got \"\(text)\"")
+            }
+        }
+        if let names = value("HUB_USER_EVENTS") { self.userEvents = Self.list(names) }
+        if let names = value("HUB_EPHEMERAL_EVENTS") { self.ephemeralEvents = Self.list(names) }
     }
 
     // MARK: - Command line
@@ -224,6 +240,8 @@ extension HubConfiguration {
         if let size = overrides.maxHttpBufferSize { self.maxHttpBufferSize = size }
         if let jwtSecret = overrides.jwtSecret { self.jwtSecret = jwtSecret }
         if let historySize = overrides.historySize { self.historySize = historySize }
+        if let ttl = overrides.historyTTL { self.historyTTL = ttl }
+        if let rooms = overrides.maxRoomsPerSocket { self.maxRoomsPerSocket = rooms }
         if let logLevel = overrides.logLevel { self.logLevel = logLevel }
         if let bench = overrides.bench { self.bench = bench }
         if let url = overrides.redisURL { self.redisURL = url }
@@ -231,6 +249,14 @@ extension HubConfiguration {
         if let limit = overrides.maxConnections { self.maxConnections = limit }
         if let limit = overrides.maxConnectionsPerIP { self.maxConnectionsPerIP = limit }
         if let timeout = overrides.shutdownTimeout { self.shutdownTimeout = timeout }
+        if let names = overrides.userEvents { self.userEvents = names }
+        if let names = overrides.ephemeralEvents { self.ephemeralEvents = names }
+        if let log = overrides.logConnections { self.logConnections = log }
+    }
+
+    /// A comma-separated list from an environment variable: items trimmed, empty ones dropped.
+    private static func list(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     // MARK: - Typed file values

@@ -19,6 +19,10 @@ extension HubConfiguration {
         public var jwtSecret: String?
         /// `--history-size`.
         public var historySize: Int?
+        /// `--history-ttl`, in milliseconds.
+        public var historyTTL: Int?
+        /// `--max-rooms-per-socket`.
+        public var maxRoomsPerSocket: Int?
         /// `--log-level`.
         public var logLevel: String?
         /// `--bench`.
@@ -33,6 +37,12 @@ extension HubConfiguration {
         public var maxConnectionsPerIP: Int?
         /// `--shutdown-timeout`, in milliseconds.
         public var shutdownTimeout: Int?
+        /// `--user-event`, repeatable.
+        public var userEvents: [String]?
+        /// `--ephemeral-event`, repeatable.
+        public var ephemeralEvents: [String]?
+        /// `--no-log-connections` (false).
+        public var logConnections: Bool?
 
         /// Creates overrides with nothing given.
         public init() {}

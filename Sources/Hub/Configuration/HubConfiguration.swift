@@ -37,6 +37,18 @@ public struct HubConfiguration: Sendable {
     public var staticTokens: [StaticToken] = []
     /// Events kept per room for history and replay. Default `1000`.
     public var historySize = 1000
+    /// The most rooms keeping a history at once; past it the least recently published-to rooms'
+    /// histories are dropped. Default `10000`.
+    public var historyMaxRooms = 10_000
+    /// The most bytes (an estimate) all kept events may take together; past it the least recently
+    /// published-to rooms' histories are dropped. Default `268435456` (256 MiB).
+    public var historyMaxBytes = 256 << 20
+    /// Milliseconds a room's history is kept without a new event (Centrifugo's `history_ttl`); `0`
+    /// keeps idle histories until a bound evicts them. Default `86400000` (24 h).
+    public var historyTTL = 86_400_000
+    /// The most rooms one socket may be in (its own room aside); a `join_room` past it is answered
+    /// `{"ok":false,"error":"too many rooms"}` (Centrifugo's `client_channel_limit`). Default `100`.
+    public var maxRoomsPerSocket = 100
     /// Milliseconds a disconnected client's state is kept for connection-state recovery.
     /// Default `120000` (socket.io's two minutes).
     public var maxDisconnectionDuration = 120_000
@@ -52,9 +64,20 @@ public struct HubConfiguration: Sendable {
     /// The swift-log level: `trace`, `debug`, `info`, `notice`, `warning`, `error`, `critical`.
     /// Default `info`.
     public var logLevel = "info"
-    public var logConnections = true
     /// Benchmark mode (command line only). Default `false`.
     public var bench = false
+    /// Whether each Socket.IO connect, refused connect and disconnect (and each `/stream` and SSE
+    /// connection) is logged at info level. Default `true`.
+    public var logConnections = true
+
+    // The event space (Docs/events.md).
+
+    /// Events roles user and monitor may emit from a socket (or `/stream`), into rooms they are in;
+    /// services and admins may publish any valid name. Default `chat_message`, `typing_indicator`.
+    public var userEvents: [String] = EventCatalogue.userPublishable.sorted()
+    /// Events not kept in room history (no offset, no replay). Default `message_delta`,
+    /// `typing_indicator`.
+    public var ephemeralEvents: [String] = EventCatalogue.ephemeral.sorted()
 
     // Limits (Docs/reliability.md).
 
@@ -109,11 +132,13 @@ public struct HubConfiguration: Sendable {
     /// Checks every value; throws a ``HubConfigurationError`` naming the setting's file key.
     ///
     /// Rules: `host` non-empty; `port` in 0...65535; `path` starts with `/`; CORS origins
-    /// non-empty; durations in 1...2147483647 ms; `maxHttpBufferSize`, `sseMaxBufferedBytes` and
-    /// `historySize` at least 1;
+    /// non-empty; durations in 1...2147483647 ms (`historyTTL` may be 0); `maxHttpBufferSize`,
+    /// `sseMaxBufferedBytes`, `historySize`, `historyMaxRooms`, `historyMaxBytes` and
+    /// `maxRoomsPerSocket` at least 1;
     /// `transports` a non-empty list of distinct `polling` / `websocket`; `jwtSecret`, if set, at
     /// least 32 bytes; tokens with a `token` of at least 16 characters, distinct, and a non-empty
-    /// `user`; `logLevel` a swift-log level.
+    /// `user`; `userEvents` and `ephemeralEvents` publishable event names (``EventRules``);
+    /// `logLevel` a swift-log level.
     public func validate() throws {
         func fail(_ key: String, _ problem: String) -> HubConfigurationError {
             HubConfigurationError(key: key, problem: problem)
@@ -167,6 +192,13 @@ public struct HubConfiguration: Sendable {
         guard self.historySize >= 1 else {
             throw fail("historySize", "must be at least 1, got \(self.historySize)")
         }
+        for (key, value) in [("historyMaxRooms", self.historyMaxRooms), ("historyMaxBytes", self.historyMaxBytes),
+                             ("maxRoomsPerSocket", self.maxRoomsPerSocket)] where value < 1 {
+            throw fail(key, "must be at least 1, got \(value)")
+        }
+        guard (0...Self.maxDuration).contains(self.historyTTL) else {
+            throw fail("historyTTL", "must be between 0 (no TTL) and \(Self.maxDuration) milliseconds, got \(self.historyTTL)")
+        }
 
         guard !self.transports.isEmpty else {
             throw fail("transports", "must name at least one transport")
@@ -195,6 +227,14 @@ public struct HubConfiguration: Sendable {
             }
             for (roomIndex, room) in (token.rooms ?? []).enumerated() where room.isEmpty {
                 throw fail("tokens[\(index)].rooms[\(roomIndex)]", "must not be empty")
+            }
+        }
+
+        for (key, names) in [("userEvents", self.userEvents), ("ephemeralEvents", self.ephemeralEvents)] {
+            for (index, name) in names.enumerated() {
+                if let reason = EventRules.unpublishableReason(name) {
+                    throw fail("\(key)[\(index)]", "\(reason): \"\(name)\"")
+                }
             }
         }
 

@@ -30,6 +30,7 @@ public final class EventBroadcaster: Sendable {
     private let eventLoop: EventLoop
     private let history: EventHistory
     private let stats: HubStats
+    private let rules: EventRules
     private let subscriptions = NIOLockedValueBox<[ObjectIdentifier: (filter: EventFilter, subscriber: any EventSubscriber)]>([:])
 
     /// With Redis: the other nodes, for /stream subscribers there.
@@ -38,11 +39,13 @@ public final class EventBroadcaster: Sendable {
     /// previous one, so events are delivered in publish order although storing takes a round trip.
     private let dispatchTail = NIOLockedValueBox<EventLoopFuture<Void>?>(nil)
 
-    init(io: SocketIOServer, eventLoop: EventLoop, history: EventHistory, stats: HubStats, cluster: HubCluster? = nil) {
+    init(io: SocketIOServer, eventLoop: EventLoop, history: EventHistory, stats: HubStats, rules: EventRules = EventRules(),
+         cluster: HubCluster? = nil) {
         self.io = io
         self.eventLoop = eventLoop
         self.history = history
         self.stats = stats
+        self.rules = rules
         self.cluster = cluster
     }
 
@@ -72,10 +75,17 @@ public final class EventBroadcaster: Sendable {
             if let room {
                 reached.append(room)
             }
-            planned.append((event, room != nil && !EventCatalogue.ephemeral.contains(type), selection))
+            planned.append((event, room != nil && !self.rules.isEphemeral(type), selection))
         }
         guard let cluster = self.cluster else {
-            let events = planned.map { $0.stored ? self.history.append($0.event) : $0.event }
+            let events = planned.map { item in
+                guard item.stored else { return item.event }
+                // Presence does not create a history: a room nobody published to keeps none.
+                if EventRules.presenceEvents.contains(ExactName(item.event.type)) {
+                    return self.history.appendIfKept(item.event) ?? item.event
+                }
+                return self.history.append(item.event)
+            }
             return self.dispatch(events, selections: planned.map(\.selection))
         }
         return self.publishShared(planned, history: cluster.history)
