@@ -18,8 +18,9 @@ VENV         ?= .venv
 PYTEST_ARGS  ?=
 INTEROP_REQS := Tests/Interop/requirements.txt
 VENV_STAMP   := $(VENV)/.requirements-installed
-# modules that must import from the venv (python-socketio[client] brings requests + websocket-client)
-VENV_CHECK   := import socketio, engineio, requests, websocket, pytest, pytest_timeout
+# modules that must import from the venv (python-socketio[client] brings requests + websocket-client;
+# sseclient-py and selenium are for the /sse tests)
+VENV_CHECK   := import socketio, engineio, requests, websocket, sseclient, selenium, pytest, pytest_timeout
 
 .PHONY: test swift-test build hub venv interop conformance clean-venv help fuzz-short fuzz
 

@@ -41,6 +41,8 @@ public final class Hub: Sendable {
     public let streamStats = StreamStats()
     /// The Prometheus metrics served at `GET /metrics` (a registry of the hub's own).
     public let metrics: HubMetrics
+    /// The open `/sse` event streams of this node.
+    public let sseStats = SSEStats()
     /// The link to the other nodes through Redis, when `redisURL` is configured.
     public let cluster: HubCluster?
     /// The admin token generated in dev mode (no JWT secret and no static tokens configured).
@@ -132,9 +134,9 @@ public final class Hub: Sendable {
     }
 
     /// What the HTTP server serves, in matching order: the HTTP API (`/api/…`, `/healthz`,
-    /// `/metrics`), the Engine.IO endpoint, and the `/stream` gateway.
+    /// `/metrics`), the Engine.IO endpoint, the `/stream` gateway and the `/sse` gateway.
     public var endpoints: [any HTTPEndpoint] {
-        [HubAPIEndpoint(hub: self), self.io.engine, StreamEndpoint(hub: self)]
+        [HubAPIEndpoint(hub: self), self.io.engine, StreamEndpoint(hub: self), SSEEndpoint(hub: self)]
     }
 
     /// The principal a socket authenticated as.

@@ -195,7 +195,7 @@ import Testing
             #expect(response.headers["Content-Type"] == ["application/json"])
             let body = try response.json()
             #expect(body.objectValue?.keys
-                == ["status", "connections", "rooms", "namespaces", "transports", "uptime_s", "events", "version", "stream"])
+                == ["status", "connections", "rooms", "namespaces", "transports", "uptime_s", "events", "version", "stream", "sse"])
             #expect(body["status"] == "active")
             #expect(body["connections"] == 0)
             #expect(body["rooms"] == ["admin": 0, "chat": 0, "monitoring": 0])
@@ -209,6 +209,7 @@ import Testing
             #expect(body["events"] == ["received": 0, "sent": 0])
             #expect(body["version"] == .string(Hub.version))
             #expect(body["stream"] == ["connections": 0, "subscriptions": 0, "rooms": [:], "all_rooms": [:]]) // stream
+            #expect(body["sse"] == ["connections": 0, "rooms": ["/": [:], "/admin": [:], "/chat": [:], "/monitoring": [:]]])
         }
     }
 

@@ -261,6 +261,7 @@ struct HubConfigurationTests {
             "maxHttpBufferSize", "connectTimeout", "transports", "allowUpgrades", "jwtSecret", "tokens",
             "historySize", "connectionStateRecovery", "streamAuthTimeout", "logLevel",
             "streamPingInterval", "streamPingTimeout",
+            "sseHeartbeatInterval", "sseMaxBufferedBytes",
             "maxConnections", "maxConnectionsPerIP", "maxHeaderSize", "requestHeadTimeout", "keepAliveTimeout",
             "shutdownTimeout", "redisURL", "clusterStatusInterval", "cookie", "logConnections", "userEvents", "ephemeralEvents",
             "historyMaxRooms", "historyMaxBytes", "historyTTL", "maxRoomsPerSocket",

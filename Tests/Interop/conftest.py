@@ -15,6 +15,7 @@ Waiting is always explicit (queues with timeouts of a few seconds); nothing asse
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tempfile
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from browser import start_chromium
 from hubsupport import SECRET
 from support import (
     DEFAULT_HUB_BIN,
@@ -144,6 +146,25 @@ def hubsec():
     yield from _start_hub(
         ["serve", "--jwt-secret", SECRET, "--log-level", "trace", "--cors-origin", "http://allowed.test"]
     )
+
+
+@pytest.fixture(scope="session")
+def hubsse(tmp_path_factory):
+    """`hub serve` for the /sse tests: a JWT secret (hubsupport.SECRET) and a 300 ms SSE heartbeat
+    (`sseHeartbeatInterval` has no flag: it comes from a configuration file)."""
+    config = tmp_path_factory.mktemp("hubsse") / "hub.json"
+    config.write_text(json.dumps({"sseHeartbeatInterval": 300}))
+    yield from _start_hub(["serve", "--config", str(config), "--jwt-secret", SECRET, "--history-size", "50"])
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the session (browser.py), shared by every browser test."""
+    driver = start_chromium()
+    try:
+        yield driver
+    finally:
+        driver.quit()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -9,7 +9,9 @@ public protocol HTTPEndpoint: Sendable {
     func matches(path: String) -> Bool
     /// The largest request body accepted, in bytes; a longer one is answered 413 before it is buffered.
     var maxRequestBodySize: Int { get }
-    /// Answers a complete request through `sink`.
+    /// Answers a complete request through `sink`: with one whole response
+    /// (``HTTPResponseSink/send(_:)``), or a body written over time
+    /// (``HTTPResponseSink/startStream(status:headers:writeBufferWaterMark:)``).
     func handle(_ request: HTTPServerRequest, sink: HTTPResponseSink)
     /// Told after a request whose body passed ``maxRequestBodySize`` was answered 413.
     func requestBodyTooLarge(_ head: HTTPRequestHead)

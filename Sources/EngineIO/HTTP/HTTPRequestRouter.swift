@@ -10,6 +10,10 @@ import NIOHTTP1
 /// while a request is being answered, so a long-poll GET waits as long as its session wants; an
 /// upgraded WebSocket removes the router and its clocks. A head larger than `maxHeaderSize` (the
 /// decoder's limit) is answered 431, other malformed requests 400; both close the connection.
+///
+/// A streaming response (``HTTPResponseStream``) keeps the connection in the streaming state: no
+/// clock runs, further requests on the connection are ignored, and the connection closes when the
+/// stream ends (``HTTPServer/closeConnections(until:)`` ends it too).
 final class HTTPRequestRouter: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -28,6 +32,8 @@ final class HTTPRequestRouter: ChannelInboundHandler, RemovableChannelHandler {
         /// The body passed the limit: 413 was sent, the rest is dropped and the connection closes.
         case discarding
         case awaitingResponse(keepAlive: Bool)
+        /// A streaming response is being written; the connection closes when it ends.
+        case streaming
         case closed
     }
 
@@ -49,6 +55,10 @@ final class HTTPRequestRouter: ChannelInboundHandler, RemovableChannelHandler {
     private var timer: Scheduled<Void>?
     /// Set by ``HTTPServer/closeConnections(until:)``: finish the request in progress, then close.
     private var closeWhenIdle = false
+    /// The HTTP version of the request being answered (a streaming head answers in it).
+    private var requestVersion = HTTPVersion.http1_1
+    /// The streaming response in progress, until the connection closes.
+    private var stream: HTTPResponseStream?
     /// The handler before the HTTP codec: the 408 goes out through it as raw bytes, since no request
     /// exists that the codec could answer.
     weak var rawOutput: HTTPByteActivityHandler?
@@ -95,10 +105,16 @@ final class HTTPRequestRouter: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         self.closeWhenIdle = true
-        if case .idle = self.state {
+        switch self.state {
+        case .idle:
             self.state = .closed
             self.stopClock()
             context.close(promise: nil)
+        case .streaming:
+            self.stream?.ending()
+            self.endStream()
+        case .receiving, .discarding, .awaitingResponse, .closed:
+            break
         }
     }
 
@@ -132,6 +148,7 @@ final class HTTPRequestRouter: ChannelInboundHandler, RemovableChannelHandler {
             guard case .receiving(let head, let endpoint, let body) = self.state else { return }
             self.sequence &+= 1
             self.state = .awaitingResponse(keepAlive: head.isKeepAlive)
+            self.requestVersion = head.version
             let request = HTTPServerRequest(head: head, body: body, remoteAddress: context.channel.remoteAddress)
             let sink = HTTPResponseSink(router: self, eventLoop: context.eventLoop, sequence: self.sequence)
             if let endpoint {
@@ -148,6 +165,9 @@ final class HTTPRequestRouter: ChannelInboundHandler, RemovableChannelHandler {
         let callback = self.cancelCallback
         self.cancelCallback = nil
         callback?()
+        let stream = self.stream
+        self.stream = nil
+        stream?.connectionClosed()
         context.fireChannelInactive()
     }
 
@@ -171,6 +191,9 @@ final class HTTPRequestRouter: ChannelInboundHandler, RemovableChannelHandler {
             self.write(response, keepAlive: false, linger: true, context: context)
         case .awaitingResponse:
             self.closeWhenIdle = true
+        case .streaming:
+            self.stream?.ending()
+            self.endStream()
         case .discarding, .closed:
             break
         }
@@ -194,6 +217,66 @@ final class HTTPRequestRouter: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    // MARK: Streaming responses
+
+    /// Starts a streaming response to the request still waiting (`sequence`): writes the head and
+    /// returns the stream, or `nil` if the request was already answered or the connection is gone.
+    /// During a drain the stream is ended at once (the client gets the head and an empty body).
+    func startStream(status: HTTPResponseStatus, headers: HTTPHeaders, sequence: UInt64,
+                     writeBufferWaterMark: ChannelOptions.Types.WriteBufferWaterMark?) -> HTTPResponseStream? {
+        guard sequence == self.sequence, case .awaitingResponse = self.state, let context else { return nil }
+        self.cancelCallback = nil
+        self.state = .streaming
+        if let writeBufferWaterMark {
+            context.channel.setOption(ChannelOptions.writeBufferWaterMark, value: writeBufferWaterMark).whenFailure { _ in }
+        }
+        let stream = HTTPResponseStream(router: self, eventLoop: context.eventLoop, remoteAddress: context.channel.remoteAddress)
+        self.stream = stream
+        var headers = headers
+        headers.remove(name: "Content-Length")
+        headers.remove(name: "Transfer-Encoding")
+        headers.replaceOrAdd(name: "Connection", value: "close")
+        let version: HTTPVersion = self.requestVersion == .http1_0 ? .http1_0 : .http1_1
+        context.writeAndFlush(self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))),
+                              promise: nil)
+        if self.closeWhenIdle {
+            stream.ending()
+            self.endStream()
+        }
+        return stream
+    }
+
+    /// Whether the connection's outbound buffer is below its high-water mark.
+    var channelIsWritable: Bool {
+        self.context?.channel.isWritable ?? false
+    }
+
+    /// The next part of a streaming body (unflushed).
+    func streamWrite(_ bytes: ByteBuffer) {
+        guard case .streaming = self.state, let context else { return }
+        context.write(self.wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil)
+    }
+
+    /// Flushes a streaming body.
+    func streamFlush() {
+        guard case .streaming = self.state, let context else { return }
+        context.flush()
+    }
+
+    /// Ends a streaming body, then closes the connection once everything is written, or after
+    /// ``HTTPResponseStream/closeGracePeriod`` at the latest (a client that stops reading would
+    /// otherwise hold it open).
+    func endStream() {
+        guard case .streaming = self.state, let context else { return }
+        self.state = .discarding
+        let channel = context.channel
+        let deadline = channel.eventLoop.scheduleTask(in: HTTPResponseStream.closeGracePeriod) { channel.close(promise: nil) }
+        channel.closeFuture.whenComplete { _ in deadline.cancel() }
+        context.writeAndFlush(self.wrapOutboundOut(.end(nil))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
     func setCancelCallback(_ callback: @escaping @Sendable () -> Void, sequence: UInt64) {
         guard sequence == self.sequence else { return }
         switch self.state {
@@ -201,7 +284,7 @@ final class HTTPRequestRouter: ChannelInboundHandler, RemovableChannelHandler {
             self.cancelCallback = callback
         case .closed:
             callback()
-        case .idle, .receiving, .discarding:
+        case .idle, .receiving, .discarding, .streaming:
             break
         }
     }

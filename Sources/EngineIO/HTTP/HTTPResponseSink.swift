@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP1
 
 /// Where the answer to one request goes. It may be used from any thread; only the first response
 /// is sent. A long-poll keeps its sink until packets arrive, and learns through ``onCancel(_:)``
@@ -31,6 +32,22 @@ public struct HTTPResponseSink: Sendable {
             let sequence = self.sequence
             router.eventLoop.execute { router.value.respond(response, sequence: sequence) }
         }
+    }
+
+    /// Answers the request with a streaming response instead of a whole one: writes the head
+    /// (`status`, `headers`; no `Content-Length`, `Connection: close`) and returns the stream to
+    /// write the body to (see ``HTTPResponseStream``). Returns `nil` if a response was already sent
+    /// or the connection is gone.
+    ///
+    /// Must be called on ``eventLoop`` (``HTTPEndpoint/handle(_:sink:)`` is called there).
+    ///
+    /// - Parameter writeBufferWaterMark: The connection's outbound buffer marks, if the defaults
+    ///   (NIO's 32 KiB / 64 KiB) do not suit; ``HTTPResponseStream/isWritable`` follows the high one.
+    public func startStream(status: HTTPResponseStatus = .ok, headers: HTTPHeaders,
+                            writeBufferWaterMark: ChannelOptions.Types.WriteBufferWaterMark? = nil) -> HTTPResponseStream? {
+        self.router.eventLoop.preconditionInEventLoop()
+        return self.router.value.startStream(status: status, headers: headers, sequence: self.sequence,
+                                             writeBufferWaterMark: writeBufferWaterMark)
     }
 
     /// Runs `callback` on the connection's event loop if the connection closes before a response

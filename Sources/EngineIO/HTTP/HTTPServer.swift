@@ -107,7 +107,7 @@ public final class HTTPServer: Sendable {
     }
 
     /// The last step of a drain: every HTTP connection finishes the request it is answering and
-    /// closes (idle ones at once); then waits until every connection is closed or `deadline`
+    /// closes (idle ones at once; a streaming response, ``HTTPResponseStream``, is ended); then waits until every connection is closed or `deadline`
     /// passes, and closes what is left (WebSockets no endpoint closed). Returns whether every
     /// connection closed on its own.
     @discardableResult

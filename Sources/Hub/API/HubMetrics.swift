@@ -33,6 +33,8 @@ import SocketIO
 /// | `hub_redis_outages_total` | counter (with `redisURL` only) | — |
 /// | `hub_stream_connections` | gauge | — |
 /// | `hub_stream_subscriptions` | gauge | — |
+/// | `hub_sse_connections` | gauge | — |
+/// | `hub_sse_slow_consumer_closes_total` | counter | — |
 public final class HubMetrics: Sendable {
     /// The Content-Type of the text exposition format.
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -222,6 +224,7 @@ public final class HubMetrics: Sendable {
         }
         self.refreshCluster(from: hub)
         self.refreshStream(from: hub)
+        self.refreshSSE(from: hub)
 
         // The engine (and the HTTP server sharing its counter) counts refusals; add the new ones.
         let refusals = hub.io.engine.refusals.snapshot

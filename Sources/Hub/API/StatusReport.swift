@@ -9,7 +9,8 @@ import SocketIO
 ///  "rooms": {"admin": 0, "chat": 2, "monitoring": 1},
 ///  "namespaces": {"/": {"sockets": 3, "rooms": {…}}, "/chat": {"sockets": 2, "rooms": {"lobby": 2}}, …},
 ///  "transports": {"polling": 1, "websocket": 2},
-///  "uptime_s": 5321, "events": {"received": 120, "sent": 480}, "version": "0.1.0"}
+///  "uptime_s": 5321, "events": {"received": 120, "sent": 480}, "version": "0.1.0",
+///  "sse": {"connections": 1, "rooms": {"/": {}, "/admin": {}, "/chat": {}, "/monitoring": {"ops": 1}}}}
 /// ```
 ///
 /// Room counts leave out each socket's private room (its id). The rooms `chat`, `monitoring` and
@@ -32,6 +33,8 @@ struct StatusReport: Sendable {
     var eventsSent: Int
     /// The `/stream` gateway's connections and subscriptions (key `stream`).
     var stream = StreamStats.Snapshot(connections: 0, subscriptions: 0, rooms: [:], allRooms: [:])
+    /// This node's open `/sse` streams (``SSEStats/json``).
+    var sse: JSONValue = SSEStats().json
 
     /// Gathers the report from `hub` (one hop to each event loop for rooms and transports).
     static func gather(from hub: Hub) async -> StatusReport {
@@ -51,7 +54,8 @@ struct StatusReport: Sendable {
             transports: await hub.io.engine.transportCounts(),
             uptimeSeconds: Int(hub.stats.uptime.rounded(.down)),
             eventsReceived: hub.stats.eventsReceived,
-            eventsSent: hub.stats.eventsSent
+            eventsSent: hub.stats.eventsSent,
+            sse: hub.sseStats.json
         )
         report.stream = hub.streamStats.snapshot // stream
         return report
@@ -79,7 +83,7 @@ struct StatusReport: Sendable {
         for kind in EngineTransportKind.allCases.sorted(by: { $0.rawValue > $1.rawValue }) {
             transports[kind.rawValue] = .number(Double(self.transports[kind] ?? 0))
         }
-        var json: JSONObject = [
+        let json: JSONObject = [
             "status": "active",
             "connections": .number(Double(self.connections)),
             "rooms": Self.object(self.namespaces["/"]?.rooms ?? [:]),
@@ -88,8 +92,9 @@ struct StatusReport: Sendable {
             "uptime_s": .number(Double(self.uptimeSeconds)),
             "events": ["received": .number(Double(self.eventsReceived)), "sent": .number(Double(self.eventsSent))],
             "version": .string(Hub.version),
+            "stream": self.stream.json,
+            "sse": self.sse,
         ]
-        json["stream"] = self.stream.json // stream
         return .object(json)
     }
 

@@ -88,6 +88,8 @@ extension HubConfiguration {
             case "streamAuthTimeout": self.streamAuthTimeout = try Self.int(value, key)
             case "streamPingInterval": self.streamPingInterval = try Self.int(value, key)
             case "streamPingTimeout": self.streamPingTimeout = try Self.int(value, key)
+            case "sseHeartbeatInterval": self.sseHeartbeatInterval = try Self.int(value, key)
+            case "sseMaxBufferedBytes": self.sseMaxBufferedBytes = try Self.int(value, key)
             case "logLevel": self.logLevel = try Self.string(value, key)
             case "maxConnections": self.maxConnections = try Self.int(value, key)
             case "maxConnectionsPerIP": self.maxConnectionsPerIP = try Self.int(value, key)
@@ -214,6 +216,8 @@ extension HubConfiguration {
         if let timeout = try int("HUB_STREAM_AUTH_TIMEOUT") { self.streamAuthTimeout = timeout }
         if let interval = try int("HUB_STREAM_PING_INTERVAL") { self.streamPingInterval = interval }
         if let timeout = try int("HUB_STREAM_PING_TIMEOUT") { self.streamPingTimeout = timeout }
+        if let interval = try int("HUB_SSE_HEARTBEAT_INTERVAL") { self.sseHeartbeatInterval = interval }
+        if let size = try int("HUB_SSE_MAX_BUFFERED_BYTES") { self.sseMaxBufferedBytes = size }
         if let level = value("HUB_LOG_LEVEL") { self.logLevel = level }
         if let url = value("HUB_REDIS_URL") { self.redisURL = url }
         if let interval = try int("HUB_CLUSTER_STATUS_INTERVAL") { self.clusterStatusInterval = interval }

@@ -71,6 +71,13 @@ public struct HubConfiguration: Sendable {
     /// Milliseconds a `/stream` client has to answer a ping (with a pong, or any frame) before the
     /// connection is closed with 1001 `ping timeout`. Default `20000`.
     public var streamPingTimeout = 20_000
+    /// Milliseconds between two heartbeat comments (`: ping`) on an `/sse` stream, which keep
+    /// proxies from closing a quiet stream. Default `15000`.
+    public var sseHeartbeatInterval = 15_000
+    /// Bytes that may be written to an `/sse` stream while the client is not reading (its socket
+    /// buffer over the high-water mark) before the stream is closed as a slow consumer.
+    /// Default `1048576` (1 MiB).
+    public var sseMaxBufferedBytes = 1 << 20
     /// The swift-log level: `trace`, `debug`, `info`, `notice`, `warning`, `error`, `critical`.
     /// Default `info`.
     public var logLevel = "info"
@@ -143,8 +150,8 @@ public struct HubConfiguration: Sendable {
     ///
     /// Rules: `host` non-empty; `port` in 0...65535; `path` starts with `/`; CORS origins
     /// non-empty; durations in 1...2147483647 ms (`historyTTL` may be 0); `maxHttpBufferSize`,
-    /// `historySize`, `historyMaxRooms`, `historyMaxBytes`, `maxRoomsPerSocket` and the rate limits
-    /// and bursts at least 1;
+    /// `sseMaxBufferedBytes`, `historySize`, `historyMaxRooms`, `historyMaxBytes`, `maxRoomsPerSocket`
+    /// and the rate limits and bursts at least 1;
     /// `transports` a non-empty list of distinct `polling` / `websocket`; `jwtSecret`, if set, at
     /// least 32 bytes; tokens with a `token` of at least 16 characters, distinct, and a non-empty
     /// `user`; `userEvents` and `ephemeralEvents` publishable event names (``EventRules``);
@@ -180,12 +187,16 @@ public struct HubConfiguration: Sendable {
             ("keepAliveTimeout", self.keepAliveTimeout),
             ("shutdownTimeout", self.shutdownTimeout),
             ("clusterStatusInterval", self.clusterStatusInterval),
+            ("sseHeartbeatInterval", self.sseHeartbeatInterval),
         ]
         for (key, value) in durations where !(1...Self.maxDuration).contains(value) {
             throw fail(key, "must be between 1 and \(Self.maxDuration) milliseconds, got \(value)")
         }
         guard self.maxHttpBufferSize >= 1 else {
             throw fail("maxHttpBufferSize", "must be at least 1, got \(self.maxHttpBufferSize)")
+        }
+        guard self.sseMaxBufferedBytes >= 1 else {
+            throw fail("sseMaxBufferedBytes", "must be at least 1, got \(self.sseMaxBufferedBytes)")
         }
         guard self.maxConnections >= 0 else {
             throw fail("maxConnections", "must be 0 (no limit) or more, got \(self.maxConnections)")

@@ -431,7 +431,7 @@ struct StreamSessionState {
         var actions: [Action] = [.send(Self.withRef(.object(answer), ref))]
         if let since {
             for event in history where subscription.filter.matches(event) {
-                guard let offset = event.offset, offset > since, offset <= cutoff else { continue }
+                guard HistoryHandover.isReplayed(event, since: since, latestOffset: cutoff) else { continue }
                 actions.append(.replay(Self.eventMessage(event)))
             }
         }
@@ -467,7 +467,7 @@ struct StreamSessionState {
     }
 
     private static func isLive(_ event: HubEvent, cutoff: UInt64) -> Bool {
-        event.offset.map { $0 > cutoff } ?? true
+        HistoryHandover.isLive(event, cutoff: cutoff)
     }
 
     // MARK: - Output and closing
