@@ -227,6 +227,8 @@ struct HubConfigurationTests {
             "historySize", "connectionStateRecovery", "streamAuthTimeout", "logLevel",
             "maxConnections", "maxConnectionsPerIP", "maxHeaderSize", "requestHeadTimeout", "keepAliveTimeout",
             "shutdownTimeout", "redisURL", "clusterStatusInterval", "cookie", "logConnections", "userEvents", "ephemeralEvents",
+            "jwtPublicKeyFile", "jwksURL", "jwtKeyAlgorithm", "jwksRefreshInterval", "jwtIssuer", "jwtAudience", "jwtLeeway",
+            "maxTokenLength",
         ])
         #expect(Set(try #require(sample["cors"]?.objectValue).keys) == ["_comment", "origin", "credentials"])
     }
