@@ -19,7 +19,7 @@ PYTEST_ARGS  ?=
 INTEROP_REQS := Tests/Interop/requirements.txt
 VENV_STAMP   := $(VENV)/.requirements-installed
 # modules that must import from the venv (python-socketio[client] brings requests + websocket-client)
-VENV_CHECK   := import socketio, engineio, requests, websocket, pytest, pytest_timeout
+VENV_CHECK   := import socketio, engineio, requests, websocket, pytest, pytest_timeout, cryptography
 
 .PHONY: test swift-test build hub venv interop conformance clean-venv help fuzz-short fuzz
 
