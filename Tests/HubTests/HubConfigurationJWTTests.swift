@@ -1,5 +1,7 @@
 import Foundation
 import Hub
+import Logging
+import NIOPosix
 import Testing
 
 /// The identity-provider settings: jwtPublicKeyFile, jwksURL, jwtKeyAlgorithm, jwksRefreshInterval,
@@ -137,5 +139,56 @@ struct HubConfigurationJWTTests {
             configuration.jwtKeyAlgorithm = algorithm
             try configuration.validate()
         }
+    }
+
+    // MARK: - The hub
+
+    static func hub(_ change: (inout HubConfiguration) -> Void) throws -> Hub {
+        var configuration = HubConfiguration()
+        change(&configuration)
+        var logger = Logger(label: "hub-jwt-config-tests")
+        logger.logLevel = .critical
+        return try Hub(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+    }
+
+    @Test func publicKeysAloneAreNotDevMode() throws {
+        let jwks = try Self.hub { $0.jwksURL = HubTestFixtures.url("keys/idp-jwks.json").path }
+        #expect(jwks.devModeToken == nil)
+        #expect(!jwks.authenticator.isUnconfigured)
+        let pem = try Self.hub { $0.jwtPublicKeyFile = HubTestFixtures.url("keys/idp-rsa-public.pem").path }
+        #expect(pem.devModeToken == nil)
+        #expect(!pem.authenticator.isUnconfigured)
+        let nothing = try Self.hub { _ in }
+        #expect(nothing.devModeToken != nil)
+    }
+
+    @Test func unusableKeyFilesStopTheHub() throws {
+        let missing = HubConfigurationTests.configurationError {
+            _ = try Self.hub { $0.jwtPublicKeyFile = "/nonexistent/idp.pem" }
+        }
+        #expect(missing?.key == "jwtPublicKeyFile")
+        let notAKey = HubConfigurationTests.configurationError {
+            _ = try Self.hub { $0.jwtPublicKeyFile = HubTestFixtures.url("keys/idp-jwks.json").path }
+        }
+        #expect(notAKey?.key == "jwtPublicKeyFile")
+        let wrongAlgorithm = HubConfigurationTests.configurationError {
+            _ = try Self.hub {
+                $0.jwtPublicKeyFile = HubTestFixtures.url("keys/idp-rsa-public.pem").path
+                $0.jwtKeyAlgorithm = "ES256"
+            }
+        }
+        #expect(wrongAlgorithm?.key == "jwtPublicKeyFile")
+        let badJWKS = HubConfigurationTests.configurationError {
+            _ = try Self.hub { $0.jwksURL = HubTestFixtures.url("keys/idp-rsa-public.pem").path }
+        }
+        #expect(badJWKS?.key == "jwksURL")
+    }
+
+    @Test func theHubUsesTheCapInForce() throws {
+        let hub = try Self.hub {
+            $0.jwtSecret = String(repeating: "k", count: 32)
+            $0.maxHeaderSize = 4096
+        }
+        #expect(hub.authenticator.maxTokenLength == 4096)
     }
 }

@@ -352,6 +352,30 @@ struct TokenAuthenticatorIdPTests {
         #expect(server.requests >= 2)
     }
 
+    @Test func staleKeysAreReloadedOnSchedule() async throws {
+        let kept = TestKey.es256(kid: "kept")
+        let dropped = TestKey.ed25519(kid: "dropped")
+        let server = try await JWKSTestServer.start(body: Self.jwks([kept, dropped]))
+        defer { server.stop() }
+        let auth = try Self.authenticator {
+            $0.jwks = server.url
+            $0.jwksRefreshInterval = .milliseconds(50)
+            $0.jwksRefetchCooldown = .zero
+        }
+        #expect(try await auth.authenticate(token: dropped.token()).get().subject == "idp-user")
+        // The provider retires a key: once the keys are stale, use reloads them in the background.
+        server.body = Self.jwks([kept])
+        var reason: String? = nil
+        for _ in 0..<100 {
+            try await Task.sleep(for: .milliseconds(60))
+            _ = Self.withKeysInHand(auth, try kept.token())  // use, which starts the reload
+            reason = Self.reason(Self.withKeysInHand(auth, try dropped.token()))
+            if reason != nil { break }
+        }
+        #expect(reason == "unknown key")
+        #expect(try await auth.authenticate(token: kept.token()).get().subject == "idp-user")
+    }
+
     @Test func unreachableJWKSRefusesWithUnknownKey() async throws {
         let key = TestKey.es256(kid: "k")
         // Port 9 (discard) on loopback: nothing listens there.
