@@ -14,7 +14,9 @@ import SocketIO
 public final class TokenAuthenticator: Sendable {
     /// How tokens are verified.
     public struct Configuration: Sendable {
-        /// The HS256 secret (its UTF-8 bytes are the key); `nil` or empty: no HS256. Default `nil`.
+        /// The HS256 secret (its UTF-8 bytes are the key, at least 32 of them: jwt-kit asserts it in
+        /// debug builds, and ``HubConfiguration/validate()`` refuses shorter ones); `nil` or empty:
+        /// no HS256. Default `nil`.
         public var jwtSecret: String? = nil
         /// A PEM public key (RSA, P-256, P-384 or Ed25519) for tokens without a `kid` (or with one
         /// no JWKS key has). Default `nil`.
@@ -60,7 +62,8 @@ public final class TokenAuthenticator: Sendable {
     /// Creates an authenticator with HS256 JWTs (or none) and static tokens.
     ///
     /// - Parameters:
-    ///   - jwtSecret: The HS256 secret (its UTF-8 bytes are the key); `nil` or empty disables JWTs.
+    ///   - jwtSecret: The HS256 secret (its UTF-8 bytes are the key, at least 32 bytes); `nil` or
+    ///     empty disables JWTs.
     ///   - staticTokens: Fixed tokens; ones with an empty `token` are ignored.
     ///   - now: The clock, replaceable in tests.
     public convenience init(
