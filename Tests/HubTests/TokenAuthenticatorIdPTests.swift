@@ -322,6 +322,24 @@ struct TokenAuthenticatorIdPTests {
         #expect(server.requests == 3)
     }
 
+    @Test func secretTakesHS256TokensWithAnyKidWithoutAFetch() async throws {
+        let key = TestKey.es256(kid: "idp")
+        let server = try await JWKSTestServer.start(body: Self.jwks([key]))
+        defer { server.stop() }
+        let auth = try Self.authenticator {
+            $0.jwks = server.url
+            $0.jwtSecret = TokenAuthenticatorTests.secret
+            $0.jwksRefetchCooldown = .zero
+        }
+        let hs256 = TokenAuthenticatorTests.craft(header: #"{"alg":"HS256","kid":"backend-2024"}"#, payload: #"{"sub":"svc"}"#)
+        #expect(try await auth.authenticate(token: hs256).get().subject == "svc")
+        #expect(try await auth.authenticate(token: key.token()).get().subject == "idp-user")
+        #expect(server.requests == 1)
+        // An ES256 token naming the HS256 key's "kid" finds no key for ES256 either way.
+        #expect(Self.reason(await auth.authenticate(token: try key.token(kid: "backend-2024"))) == "unknown key")
+        #expect(server.requests == 2)
+    }
+
     @Test func unknownKidReloadsAreRateLimited() async throws {
         let key = TestKey.ed25519(kid: "only")
         let server = try await JWKSTestServer.start(body: Self.jwks([key]))

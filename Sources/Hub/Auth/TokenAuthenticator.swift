@@ -175,16 +175,19 @@ public final class TokenAuthenticator: Sendable {
         case .success(let key):
             return self.finish(unverified, with: key)
         case .failure(let failure):
-            if unverified.kid != nil, self.jwks != nil, keys?.key(kid: unverified.kid!) == nil {
-                self.jwks?.requestReloadForUnknownKey()
+            if let jwks = self.jwks, let kid = unverified.kid, keys?.key(kid: kid) == nil {
+                jwks.requestReloadForUnknownKey()
             }
             return .failure(failure)
         }
     }
 
     /// Validates `token` as ``authenticate(token:)-(String?)`` does, but waits for the first JWKS
-    /// fetch, and when the token names a `kid` the JWKS lacks, for a reload (at most one per
-    /// cooldown) before refusing it with `"unknown key"`.
+    /// fetch, and when no key takes the token and it names a `kid` the JWKS lacks, for a reload
+    /// (at most one per cooldown) before refusing it with `"unknown key"`.
+    ///
+    /// In an async context Swift picks this overload; ``fetchesKeys`` tells whether it can differ
+    /// from the synchronous one.
     public func authenticate(token: String?) async -> Result<Principal, AuthFailure> {
         let unverified: JWT.Unverified
         switch self.screen(token) {
@@ -193,10 +196,13 @@ public final class TokenAuthenticator: Sendable {
         }
         await self.jwks?.ready()
         var keys = self.jwks?.current()
-        if let jwks = self.jwks, let kid = unverified.kid, keys?.key(kid: kid) == nil {
+        var found = self.lookup(unverified, in: keys)
+        // No key, and the token names a kid the JWKS lacks: perhaps the provider rotated its keys.
+        if case .failure = found, let jwks = self.jwks, let kid = unverified.kid, keys?.key(kid: kid) == nil {
             keys = await jwks.reloadForUnknownKey()
+            found = self.lookup(unverified, in: keys)
         }
-        switch self.lookup(unverified, in: keys) {
+        switch found {
         case .success(let key): return self.finish(unverified, with: key)
         case .failure(let failure): return .failure(failure)
         }
