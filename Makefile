@@ -19,8 +19,8 @@ PYTEST_ARGS  ?=
 INTEROP_REQS := Tests/Interop/requirements.txt
 VENV_STAMP   := $(VENV)/.requirements-installed
 # modules that must import from the venv (python-socketio[client] brings requests + websocket-client;
-# sseclient-py and selenium are for the /sse tests)
-VENV_CHECK   := import socketio, engineio, requests, websocket, sseclient, selenium, pytest, pytest_timeout
+# sseclient-py and selenium are for the /sse tests, cryptography for the identity-provider tokens)
+VENV_CHECK   := import socketio, engineio, requests, websocket, sseclient, selenium, pytest, pytest_timeout, cryptography
 
 .PHONY: test swift-test build hub venv interop conformance clean-venv help fuzz-short fuzz
 

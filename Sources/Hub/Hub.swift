@@ -45,7 +45,8 @@ public final class Hub: Sendable {
     public let sseStats = SSEStats()
     /// The link to the other nodes through Redis, when `redisURL` is configured.
     public let cluster: HubCluster?
-    /// The admin token generated in dev mode (no JWT secret and no static tokens configured).
+    /// The admin token generated in dev mode (no JWT secret, public key or JWKS, and no static
+    /// tokens configured).
     public let devModeToken: String?
     let logger: Logger
 
@@ -58,7 +59,7 @@ public final class Hub: Sendable {
         var configuration = configuration
         var tokens = configuration.staticTokens
         var devModeToken: String? = nil
-        if configuration.jwtSecret == nil && tokens.isEmpty {
+        if !configuration.hasJWTKeys && tokens.isEmpty {
             let token = "dev-" + SessionID.make() + SessionID.make()
             tokens.append(StaticToken(token: token, user: "dev-admin", roles: [.admin], rooms: nil))
             devModeToken = token
@@ -67,7 +68,8 @@ public final class Hub: Sendable {
         self.configuration = configuration
         self.devModeToken = devModeToken
         self.logger = logger
-        self.authenticator = TokenAuthenticator(jwtSecret: configuration.jwtSecret, staticTokens: tokens)
+        self.authenticator = try TokenAuthenticator(configuration: configuration.tokenAuthenticatorConfiguration(),
+                                                    staticTokens: tokens, logger: logger)
         self.cors = Self.cors(from: configuration)
         self.apiRateLimiter = PrincipalRateLimiter(limit: RateLimit(rate: Double(configuration.apiRateLimit), burst: configuration.apiRateBurst))
         self.eventRateLimit = RateLimit(rate: Double(configuration.eventRateLimit), burst: configuration.eventRateBurst)

@@ -21,6 +21,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "pingTimeout in milliseconds (default 20000).") var pingTimeout: Int?
     @Option(help: "maxHttpBufferSize in bytes (default 1000000).") var maxHttpBufferSize: Int?
     @Option(help: "HS256 secret for JWTs (or HUB_JWT_SECRET).") var jwtSecret: String?
+    @Option(help: "PEM public key file verifying identity-provider JWTs (or HUB_JWT_PUBLIC_KEY_FILE).") var jwtPublicKeyFile: String?
+    @Option(name: .customLong("jwks-url"), help: "JWKS file path or http(s):// URL (or HUB_JWKS_URL).") var jwksURL: String?
+    @Option(help: "Required JWT iss (or HUB_JWT_ISSUER).") var jwtIssuer: String?
+    @Option(help: "Required JWT aud (or HUB_JWT_AUDIENCE).") var jwtAudience: String?
     @Option(help: "Events kept per room (default 1000).") var historySize: Int?
     @Option(help: "historyTTL in milliseconds: a room's history is dropped after this long without an event, 0 never (default 86400000).") var historyTTL: Int?
     @Option(help: "maxRoomsPerSocket: rooms one socket may join (default 100).") var maxRoomsPerSocket: Int?
@@ -49,6 +53,10 @@ struct ServeCommand: AsyncParsableCommand {
         overrides.pingTimeout = self.pingTimeout
         overrides.maxHttpBufferSize = self.maxHttpBufferSize
         overrides.jwtSecret = self.jwtSecret
+        overrides.jwtPublicKeyFile = self.jwtPublicKeyFile
+        overrides.jwksURL = self.jwksURL
+        overrides.jwtIssuer = self.jwtIssuer
+        overrides.jwtAudience = self.jwtAudience
         overrides.historySize = self.historySize
         overrides.historyTTL = self.historyTTL
         overrides.maxRoomsPerSocket = self.maxRoomsPerSocket
@@ -93,7 +101,7 @@ struct ServeCommand: AsyncParsableCommand {
     /// It is printed once, to standard output, never to the log.
     static func printDevModeBanner(token: String, port: Int) {
         print("""
-        RealtimeHub dev mode: no jwtSecret or tokens configured; listening on 127.0.0.1 only.
+        RealtimeHub dev mode: no jwtSecret, public key, JWKS or tokens configured; listening on 127.0.0.1 only.
         Admin token (printed once): \(token)
           curl -H 'Authorization: Bearer \(token)' http://127.0.0.1:\(port)/api/websocket/status
         """)

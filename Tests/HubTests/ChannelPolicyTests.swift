@@ -47,4 +47,45 @@ struct ChannelPolicyTests {
         #expect(!ChannelPolicy.isValidRoomName(""))
         #expect(ChannelPolicy.refusalToJoin(self.user, room: String(repeating: "é", count: 128), in: "/chat") == nil)
     }
+
+    // MARK: - Exact grants
+
+    /// Pairs a client can tell apart but Swift's `String ==` (canonical equivalence) may not:
+    /// KELVIN SIGN against K, precomposed é against e + COMBINING ACUTE ACCENT, and a full-width
+    /// letter against its ASCII form (compatibility-equivalent only).
+    static let lookalikes: [(String, String)] = [
+        ("\u{212A}elvin", "Kelvin"),
+        ("caf\u{E9}", "cafe\u{301}"),
+        ("\u{FF4C}obby", "lobby"),
+    ]
+
+    @Test(arguments: Self.lookalikes)
+    func grantsAreExactBothWays(granted: String, lookalike: String) {
+        for (grant, asked) in [(granted, lookalike), (lookalike, granted)] {
+            let holder = Principal(subject: "g", roles: [.user, .service], rooms: [ExactName(grant)])
+            #expect(holder.mayJoin(room: grant))
+            #expect(!holder.mayJoin(room: asked))
+            #expect(ChannelPolicy.refusalToJoin(holder, room: grant, in: "/chat") == nil)
+            #expect(ChannelPolicy.refusalToJoin(holder, room: asked, in: "/chat") == "room not granted")
+            #expect(ChannelPolicy.refusalToJoin(holder, room: asked, in: "/") == "room not granted")
+        }
+    }
+
+    @Test func kelvinSignIsNotTheAdminGateButIsNotGrantedEither() {
+        // "\u{212A}" is canonically "K"; a room spelled with it is a different, ungated room, and a
+        // grant must name it exactly.
+        let holder = Principal(subject: "g", roles: [.user], rooms: ["Kelvin"])
+        #expect(ChannelPolicy.gatedRoles(forExactRoom: "admin") != nil)
+        #expect(ChannelPolicy.gatedRoles(forExactRoom: "\u{212A}elvin") == nil)
+        #expect(ChannelPolicy.refusalToJoin(holder, room: "\u{212A}elvin", in: "/") == "room not granted")
+    }
+
+    @Test func staticTokenGrantsAreExact() {
+        let token = StaticToken(token: "static-token-0123456789", user: "s", roles: [.user], rooms: ["\u{212A}elvin", "Kelvin"])
+        let principal = token.principal
+        #expect(principal.rooms?.count == 2, "both spellings are kept as distinct grants")
+        #expect(principal.mayJoin(room: "Kelvin") && principal.mayJoin(room: "\u{212A}elvin"))
+        let one = StaticToken(token: "static-token-0123456789", user: "s", roles: [.user], rooms: ["\u{212A}elvin"]).principal
+        #expect(!one.mayJoin(room: "Kelvin"))
+    }
 }

@@ -266,6 +266,8 @@ struct HubConfigurationTests {
             "shutdownTimeout", "redisURL", "clusterStatusInterval", "cookie", "logConnections", "userEvents", "ephemeralEvents",
             "historyMaxRooms", "historyMaxBytes", "historyTTL", "maxRoomsPerSocket",
             "eventRateLimit", "eventRateBurst", "apiRateLimit", "apiRateBurst",
+            "jwtPublicKeyFile", "jwksURL", "jwtKeyAlgorithm", "jwksRefreshInterval", "jwtIssuer", "jwtAudience", "jwtLeeway",
+            "maxTokenLength",
         ])
         #expect(Set(try #require(sample["cors"]?.objectValue).keys) == ["_comment", "origin", "credentials"])
     }

@@ -633,8 +633,6 @@ import Testing
             Issue.record("K not subscribed")
             return
         }
-        #expect(State.isGranted("anything", to: Principal(subject: "w", roles: [.user], rooms: ["*"])))
-        #expect(State.isGranted("anything", to: Principal(subject: "n", roles: [.user])))
     }
 
     @Test func roomsOfTheSameNameButOtherScalarsAreSeparateSubscriptions() {

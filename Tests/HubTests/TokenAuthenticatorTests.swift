@@ -414,3 +414,33 @@ struct TokenAuthenticatorTests {
         #expect(TokenAuthenticator.token(fromAuth: auth) == expected)
     }
 }
+
+// MARK: - Exact room grants
+
+extension TokenAuthenticatorTests {
+    @Test(arguments: ChannelPolicyTests.lookalikes)
+    func jwtRoomGrantsAreExact(granted: String, lookalike: String) throws {
+        let auth = Self.authenticator()
+        for (grant, asked) in [(granted, lookalike), (lookalike, granted)] {
+            let claims = JSONValue.object(["sub": "alice", "roles": ["user"], "rooms": .array([.string(grant)])]).jsonString
+            let principal = try auth.authenticate(token: Self.craft(payload: claims)).get()
+            #expect(principal.rooms == [ExactName(grant)])
+            #expect(principal.mayJoin(room: grant))
+            #expect(!principal.mayJoin(room: asked))
+        }
+    }
+
+    @Test func lookalikeGrantsStayDistinct() throws {
+        let auth = Self.authenticator()
+        let token = Self.craft(payload: #"{"sub":"a","rooms":["Kelvin","\u212Aelvin","caf\u00e9","cafe\u0301"]}"#)
+        let principal = try auth.authenticate(token: token).get()
+        #expect(principal.rooms?.count == 4)
+    }
+
+    @Test func tokenOverTheCapIsTooLarge() {
+        let auth = Self.authenticator()
+        let huge = String(repeating: "a", count: TokenAuthenticator.defaultMaxTokenLength + 1)
+        #expect(Self.failureReason(auth.authenticate(token: huge)) == "token too large")
+        #expect(auth.maxTokenLength == 12_288)
+    }
+}

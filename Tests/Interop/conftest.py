@@ -167,6 +167,43 @@ def browser():
         driver.quit()
 
 
+@pytest.fixture(scope="session")
+def idp():
+    """An identity provider: two RSA keys (kid idp-1, idp-2) of which the JWKS serves only idp-1 at
+    first, and an EC key without kid for the PEM hub (idpsupport.py)."""
+    from idpsupport import JWKSServer, Key
+
+    first, second, pem_key = Key("idp-1"), Key("idp-2"), Key(None, kind="EC")
+    server = JWKSServer([first])
+    server.first, server.second, server.pem_key = first, second, pem_key
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def hubidp(idp):
+    """`hub serve` verifying identity-provider tokens from idp's JWKS URL, with issuer and audience
+    checks, and the HS256 secret as well."""
+    from idpsupport import AUDIENCE, ISSUER
+
+    started = time.monotonic()
+    for server in _start_hub(["serve", "--jwks-url", idp.url, "--jwt-issuer", ISSUER, "--jwt-audience", AUDIENCE,
+                              "--jwt-secret", SECRET, "--ping-interval", "1000", "--ping-timeout", "2000"]):
+        server.started = started
+        yield server
+
+
+@pytest.fixture(scope="session")
+def hubpem(idp):
+    """`hub serve` with only a PEM public key file (idp.pem_key, ES256): not dev mode."""
+    path = Path(tempfile.mkstemp(prefix="hub-idp-", suffix=".pem")[1])
+    path.write_text(idp.pem_key.pem)
+    try:
+        yield from _start_hub(["serve", "--jwt-public-key-file", str(path), "--ping-interval", "1000", "--ping-timeout", "2000"])
+    finally:
+        path.unlink(missing_ok=True)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """On failure, show what the hub printed (it is started with stdout+stderr to a log file)."""
     failed = terminalreporter.stats.get("failed") or terminalreporter.stats.get("error")

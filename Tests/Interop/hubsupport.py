@@ -22,12 +22,13 @@ def _b64(data: bytes) -> str:
 
 
 def jwt(sub: str, roles: list[str], rooms: list[str] | None = None, exp: float | None = None,
-        alg: str = "HS256", secret: str = SECRET, sign: bool = True) -> str:
-    """A compact JWT; `exp` defaults to one hour from now."""
+        alg: str = "HS256", secret: str = SECRET, sign: bool = True, extra: dict | None = None) -> str:
+    """A compact JWT; `exp` defaults to one hour from now; `extra` claims (iss, aud, …) are added."""
     header = {"alg": alg, "typ": "JWT"}
     claims: dict = {"sub": sub, "roles": roles, "exp": int(exp if exp is not None else time.time() + 3600)}
     if rooms is not None:
         claims["rooms"] = rooms
+    claims.update(extra or {})
     signing_input = _b64(json.dumps(header).encode()) + "." + _b64(json.dumps(claims).encode())
     if not sign:
         return signing_input + "."

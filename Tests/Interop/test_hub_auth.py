@@ -78,3 +78,29 @@ def test_every_connect_revalidates(clients):
     assert first is None
     time.sleep(2.5)
     assert clients("/chat").try_connect(token=token) == {"message": "unauthorized", "data": {"reason": "token expired"}}
+
+
+# Room grants are exact (UTF-8 bytes), not Unicode canonical equivalence: KELVIN SIGN vs K, a
+# precomposed é vs e + U+0301, a full-width letter vs ASCII.
+LOOKALIKES = [("\u212Aelvin", "Kelvin"), ("caf\u00E9", "cafe\u0301"), ("\uFF4Cobby", "lobby")]
+
+
+@pytest.mark.parametrize("granted, lookalike", LOOKALIKES)
+def test_grants_are_exact(clients, hubd, granted, lookalike):
+    import requests
+
+    from support import WAIT
+
+    for grant, other in [(granted, lookalike), (lookalike, granted)]:
+        client = clients("/chat")
+        client.connect(jwt("exact", ["user", "service"], rooms=[grant]))
+        assert client.call("join_room", {"room": other}) == {"ok": False, "error": "room not granted"}
+        assert client.call("join_room", {"room": grant}) == {"ok": True, "room": grant}
+        headers = {"Authorization": "Bearer " + jwt("exact", ["service"], rooms=[grant])}
+        refused = requests.get(hubd.url + "/api/history", params={"namespace": "/chat", "room": other},
+                               headers=headers, timeout=WAIT)
+        assert refused.status_code == 403 and refused.json()["message"] == "room not granted"
+        allowed = requests.get(hubd.url + "/api/history", params={"namespace": "/chat", "room": grant},
+                               headers=headers, timeout=WAIT)
+        assert allowed.status_code == 200
+

@@ -105,7 +105,7 @@ public struct HubAPIEndpoint: HTTPEndpoint {
         }
         var principal: Principal? = nil
         if let roles = route.roles {
-            principal = try self.authorize(request, roles: roles)
+            principal = try await self.authorize(request, roles: roles)
         }
         switch route {
         case .health, .healthAlias:
@@ -129,9 +129,9 @@ public struct HubAPIEndpoint: HTTPEndpoint {
     }
 
     /// The principal of the request's bearer token, if it has one of `roles`.
-    private func authorize(_ request: HTTPServerRequest, roles: [Role]) throws(APIError) -> Principal {
+    private func authorize(_ request: HTTPServerRequest, roles: [Role]) async throws(APIError) -> Principal {
         let token = TokenAuthenticator.bearerToken(from: request.head.headers)
-        switch self.hub.authenticator.authenticate(token: token) {
+        switch await self.hub.authenticator.authenticate(token: token) {
         case .failure(let failure):
             throw .unauthorized(failure.reason)
         case .success(let principal):

@@ -4,11 +4,13 @@ public struct Principal: Sendable, Hashable {
     public var subject: String
     /// The roles granted.
     public var roles: Set<Role>
-    /// The rooms the holder may join; `nil` or a set containing `"*"` means any room.
-    public var rooms: Set<String>?
+    /// The rooms the holder may join, compared exactly (as UTF-8 bytes, not by Unicode canonical
+    /// equivalence: a grant for `"\u{212A}elvin"` does not open `"Kelvin"`); `nil` or a set
+    /// containing `"*"` means any room.
+    public var rooms: Set<ExactName>?
 
     /// Creates a principal.
-    public init(subject: String, roles: Set<Role>, rooms: Set<String>? = nil) {
+    public init(subject: String, roles: Set<Role>, rooms: Set<ExactName>? = nil) {
         self.subject = subject
         self.roles = roles
         self.rooms = rooms
@@ -19,9 +21,13 @@ public struct Principal: Sendable, Hashable {
         !self.roles.isDisjoint(with: roles)
     }
 
-    /// Whether the `rooms` grant lets the holder into `room`.
+    /// Whether the `rooms` grant lets the holder into `room`: `room`'s exact sequence of Unicode
+    /// scalars is granted (or `"*"` is).
     public func mayJoin(room: String) -> Bool {
         guard let rooms = self.rooms else { return true }
-        return rooms.contains("*") || rooms.contains(room)
+        return rooms.contains(Self.anyRoom) || rooms.contains(ExactName(room))
     }
+
+    /// The grant for every room.
+    static let anyRoom: ExactName = "*"
 }

@@ -22,7 +22,7 @@ public struct StaticToken: Sendable, Hashable, Codable {
 
     /// The principal this token stands for.
     var principal: Principal {
-        Principal(subject: self.user, roles: Set(self.roles), rooms: self.rooms.map(Set.init))
+        Principal(subject: self.user, roles: Set(self.roles), rooms: self.rooms.map { Set($0.map { ExactName($0) }) })
     }
 }
 

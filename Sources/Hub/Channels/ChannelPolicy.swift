@@ -37,12 +37,21 @@ public enum ChannelPolicy {
         return principal.hasAny(of: roles)
     }
 
-    /// Why `principal` may not join `room` in `namespace`, or `nil` if it may.
+    /// The roles `room` of `/` is gated by, matching its name exactly (UTF-8 bytes).
+    static func gatedRoles(forExactRoom room: String) -> Set<Role>? {
+        let name = ExactName(room)
+        return gatedRoomsInMainNamespace.first { ExactName($0.key) == name }?.value
+    }
+
+    /// Why `principal` may not join `room` in `namespace`, or `nil` if it may. The room grant is
+    /// checked exactly (``Principal/mayJoin(room:)``).
     public static func refusalToJoin(_ principal: Principal, room: String, in namespace: String) -> String? {
         if !isValidRoomName(room) {
             return "invalid room name"
         }
-        if namespace == "/", let roles = gatedRoomsInMainNamespace[room], !principal.hasAny(of: roles) {
+        // Looked up exactly, as the grant below: a room is gated only if it is byte for byte a
+        // gated name.
+        if namespace == "/", let roles = gatedRoles(forExactRoom: room), !principal.hasAny(of: roles) {
             return "role required for room \(room)"
         }
         if !principal.mayJoin(room: room) {

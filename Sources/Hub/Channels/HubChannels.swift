@@ -16,7 +16,12 @@ struct HubChannels {
         }
         for name in ChannelPolicy.namespaces {
             let namespace = self.hub.io.of(name)
-            namespace.use(self.authenticate(namespace: name))
+            if self.hub.authenticator.fetchesKeys {
+                // Keys from a JWKS URL: a token naming a new kid waits for the key set's reload.
+                namespace.use(self.authenticateWaitingForKeys(namespace: name))
+            } else {
+                namespace.use(self.authenticate(namespace: name))
+            }
             namespace.onConnection { socket in
                 socket.userInfo[Self.connectedAtKey] = NIODeadline.now()
                 socket.userInfo[Self.transportKey] = socket.transport
@@ -84,33 +89,63 @@ struct HubChannels {
     private func authenticate(namespace: String) -> Namespace.Middleware {
         let hub = self.hub
         return { socket in
-            let token = TokenAuthenticator.token(fromAuth: socket.handshake.auth)
-                ?? TokenAuthenticator.bearerToken(from: socket.handshake.headers)
+            let token = Self.token(of: socket)
             if hub.configuration.bench, namespace == "/", token == nil {
                 socket.userInfo[Hub.principalKey] = Principal(subject: "bench", roles: [])
                 return
             }
-            let principal: Principal
-            switch hub.authenticator.authenticate(token: token) {
-            case .failure(let failure):
-                self.logRefused(socket, user: nil, reason: failure.reason)
-                throw ConnectError(message: failure.message, data: ["reason": .string(failure.reason)])
-            case .success(let authenticated):
-                principal = authenticated
+            try self.admit(socket, to: namespace, hub.authenticator.authenticate(token: token))
+        }
+    }
+
+    /// The connect middleware when the keys come from a JWKS URL: as ``authenticate(namespace:)``,
+    /// but the check may wait for the key set (its first fetch, or a reload for an unknown `kid`);
+    /// the socket is then touched on its loop.
+    private func authenticateWaitingForKeys(namespace: String) -> Namespace.AsyncMiddleware {
+        let hub = self.hub
+        return { socket in
+            let token = Self.token(of: socket)
+            if hub.configuration.bench, namespace == "/", token == nil {
+                try await socket.eventLoop.submit {
+                    socket.userInfo[Hub.principalKey] = Principal(subject: "bench", roles: [])
+                }.get()
+                return
             }
-            guard ChannelPolicy.mayConnect(principal, to: namespace) else {
-                self.logRefused(socket, user: principal.subject, reason: "role required for \(namespace)")
-                throw ConnectError(message: "forbidden", data: ["reason": .string("role required for \(namespace)")])
-            }
-            // A recovered socket carries the principal it had; only the same subject resumes it.
-            if socket.recovered, let previous = Hub.principal(of: socket), previous.subject != principal.subject {
-                self.logRefused(socket, user: principal.subject, reason: "session belongs to another user")
-                throw ConnectError(message: "forbidden", data: ["reason": "session belongs to another user"])
-            }
-            socket.userInfo[Hub.principalKey] = principal
-            if Self.wantsDataOnly(socket.handshake) {
-                socket.eventArgumentLimit = 1
-            }
+            let result = await hub.authenticator.authenticate(token: token)
+            try await socket.eventLoop.submit {
+                try self.admit(socket, to: namespace, result)
+            }.get()
+        }
+    }
+
+    private static func token(of socket: Socket) -> String? {
+        TokenAuthenticator.token(fromAuth: socket.handshake.auth)
+            ?? TokenAuthenticator.bearerToken(from: socket.handshake.headers)
+    }
+
+    /// Admits `socket` to `namespace` with the outcome of its token check, or throws the refusal.
+    /// On the socket's loop.
+    private func admit(_ socket: Socket, to namespace: String, _ result: Result<Principal, AuthFailure>) throws {
+        let principal: Principal
+        switch result {
+        case .failure(let failure):
+            self.logRefused(socket, user: nil, reason: failure.reason)
+            throw ConnectError(message: failure.message, data: ["reason": .string(failure.reason)])
+        case .success(let authenticated):
+            principal = authenticated
+        }
+        guard ChannelPolicy.mayConnect(principal, to: namespace) else {
+            self.logRefused(socket, user: principal.subject, reason: "role required for \(namespace)")
+            throw ConnectError(message: "forbidden", data: ["reason": .string("role required for \(namespace)")])
+        }
+        // A recovered socket carries the principal it had; only the same subject resumes it.
+        if socket.recovered, let previous = Hub.principal(of: socket), previous.subject != principal.subject {
+            self.logRefused(socket, user: principal.subject, reason: "session belongs to another user")
+            throw ConnectError(message: "forbidden", data: ["reason": "session belongs to another user"])
+        }
+        socket.userInfo[Hub.principalKey] = principal
+        if Self.wantsDataOnly(socket.handshake) {
+            socket.eventArgumentLimit = 1
         }
     }
 

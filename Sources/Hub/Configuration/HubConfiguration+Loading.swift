@@ -75,6 +75,14 @@ extension HubConfiguration {
             case "allowUpgrades": self.allowUpgrades = try Self.bool(value, key)
             case "jwtSecret": self.jwtSecret = value.isNull ? nil : try Self.string(value, key)
             case "tokens": self.staticTokens = try Self.tokens(value, key)
+            case "jwtPublicKeyFile": self.jwtPublicKeyFile = value.isNull ? nil : try Self.string(value, key)
+            case "jwksURL": self.jwksURL = value.isNull ? nil : try Self.string(value, key)
+            case "jwtKeyAlgorithm": self.jwtKeyAlgorithm = value.isNull ? nil : try Self.string(value, key)
+            case "jwksRefreshInterval": self.jwksRefreshInterval = try Self.int(value, key)
+            case "jwtIssuer": self.jwtIssuer = value.isNull ? nil : try Self.string(value, key)
+            case "jwtAudience": self.jwtAudience = value.isNull ? nil : try Self.string(value, key)
+            case "jwtLeeway": self.jwtLeeway = try Self.int(value, key)
+            case "maxTokenLength": self.maxTokenLength = try Self.int(value, key)
             case "historySize": self.historySize = try Self.int(value, key)
             case "historyMaxRooms": self.historyMaxRooms = try Self.int(value, key)
             case "historyMaxBytes": self.historyMaxBytes = try Self.int(value, key)
@@ -203,6 +211,14 @@ extension HubConfiguration {
         if let size = try int("HUB_MAX_HTTP_BUFFER_SIZE") { self.maxHttpBufferSize = size }
         if let connectTimeout = try int("HUB_CONNECT_TIMEOUT") { self.connectTimeout = connectTimeout }
         if let secret = value("HUB_JWT_SECRET") { self.jwtSecret = secret }
+        if let path = value("HUB_JWT_PUBLIC_KEY_FILE") { self.jwtPublicKeyFile = path }
+        if let url = value("HUB_JWKS_URL") { self.jwksURL = url }
+        if let name = value("HUB_JWT_KEY_ALGORITHM") { self.jwtKeyAlgorithm = name }
+        if let interval = try int("HUB_JWKS_REFRESH_INTERVAL") { self.jwksRefreshInterval = interval }
+        if let issuer = value("HUB_JWT_ISSUER") { self.jwtIssuer = issuer }
+        if let audience = value("HUB_JWT_AUDIENCE") { self.jwtAudience = audience }
+        if let leeway = try int("HUB_JWT_LEEWAY") { self.jwtLeeway = leeway }
+        if let length = try int("HUB_MAX_TOKEN_LENGTH") { self.maxTokenLength = length }
         if let historySize = try int("HUB_HISTORY_SIZE") { self.historySize = historySize }
         if let rooms = try int("HUB_HISTORY_MAX_ROOMS") { self.historyMaxRooms = rooms }
         if let bytes = try int("HUB_HISTORY_MAX_BYTES") { self.historyMaxBytes = bytes }
@@ -251,6 +267,10 @@ extension HubConfiguration {
         if let pingTimeout = overrides.pingTimeout { self.pingTimeout = pingTimeout }
         if let size = overrides.maxHttpBufferSize { self.maxHttpBufferSize = size }
         if let jwtSecret = overrides.jwtSecret { self.jwtSecret = jwtSecret }
+        if let path = overrides.jwtPublicKeyFile { self.jwtPublicKeyFile = path }
+        if let url = overrides.jwksURL { self.jwksURL = url }
+        if let issuer = overrides.jwtIssuer { self.jwtIssuer = issuer }
+        if let audience = overrides.jwtAudience { self.jwtAudience = audience }
         if let historySize = overrides.historySize { self.historySize = historySize }
         if let ttl = overrides.historyTTL { self.historyTTL = ttl }
         if let rooms = overrides.maxRoomsPerSocket { self.maxRoomsPerSocket = rooms }

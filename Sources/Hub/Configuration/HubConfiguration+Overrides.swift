@@ -17,6 +17,14 @@ extension HubConfiguration {
         public var maxHttpBufferSize: Int?
         /// `--jwt-secret`.
         public var jwtSecret: String?
+        /// `--jwt-public-key-file`.
+        public var jwtPublicKeyFile: String?
+        /// `--jwks-url`: a JWKS file path or `http(s)://` URL.
+        public var jwksURL: String?
+        /// `--jwt-issuer`.
+        public var jwtIssuer: String?
+        /// `--jwt-audience`.
+        public var jwtAudience: String?
         /// `--history-size`.
         public var historySize: Int?
         /// `--history-ttl`, in milliseconds.

@@ -33,6 +33,29 @@ public struct HubConfiguration: Sendable {
     public var allowUpgrades = true
     /// The HS256 secret for JWTs (at least 32 bytes); `nil` disables JWTs. Default `nil`.
     public var jwtSecret: String? = nil
+    /// A PEM public key file (RSA of 2048 bits or more, P-256, P-384 or Ed25519) that verifies
+    /// JWTs signed by an identity provider; `nil` for none. Default `nil`.
+    public var jwtPublicKeyFile: String? = nil
+    /// A JSON Web Key Set: a file path or an `http://` / `https://` URL (fetched, cached, reloaded
+    /// every `jwksRefreshInterval` and when a token names an unknown `kid`); `nil` for none.
+    /// Default `nil`.
+    public var jwksURL: String? = nil
+    /// The algorithm pinned to `jwtPublicKeyFile`, and to JWKS keys that name no `alg`: `RS256`,
+    /// `RS384`, `RS512`, `PS256`, `ES256`, `ES384` or `EdDSA`; `nil` (the default) infers it from the
+    /// key (RSA → RS256, P-256 → ES256, P-384 → ES384, Ed25519 → EdDSA).
+    public var jwtKeyAlgorithm: String? = nil
+    /// Milliseconds the JWKS keys are kept before they are reloaded. Default `300000` (5 minutes).
+    public var jwksRefreshInterval = 300_000
+    /// The `iss` every JWT must carry; `nil` (the default) does not check it.
+    public var jwtIssuer: String? = nil
+    /// A value every JWT's `aud` (a string or an array of strings) must contain; `nil` (the
+    /// default) does not check it.
+    public var jwtAudience: String? = nil
+    /// Seconds of clock skew allowed when checking `exp` and `nbf`. Default `0`.
+    public var jwtLeeway = 0
+    /// The longest token accepted (JWT or static), in bytes; longer ones are refused with
+    /// `"token too large"` before any work is done on them. Default `12288`.
+    public var maxTokenLength = TokenAuthenticator.defaultMaxTokenLength
     /// Fixed tokens, for setups without JWT. Default none.
     public var staticTokens: [StaticToken] = []
     /// Events kept per room for history and replay. Default `1000`.
@@ -143,6 +166,12 @@ public struct HubConfiguration: Sendable {
     static let minJWTSecretBytes = 32
     /// The smallest `maxHeaderSize` accepted, in bytes (a browser's ordinary request head fits).
     static let minHeaderSize = 1024
+    /// The most clock skew accepted for `jwtLeeway`, in seconds.
+    static let maxJWTLeeway = 600
+    /// The shortest `maxTokenLength` accepted, in bytes.
+    static let minTokenLength = 256
+    /// The shortest `jwksRefreshInterval` accepted, in milliseconds.
+    static let minJWKSRefreshInterval = 1_000
     /// The shortest static token accepted, in characters.
     static let minStaticTokenLength = 16
 
@@ -153,7 +182,7 @@ public struct HubConfiguration: Sendable {
     /// `sseMaxBufferedBytes`, `historySize`, `historyMaxRooms`, `historyMaxBytes`, `maxRoomsPerSocket`
     /// and the rate limits and bursts at least 1;
     /// `transports` a non-empty list of distinct `polling` / `websocket`; `jwtSecret`, if set, at
-    /// least 32 bytes; tokens with a `token` of at least 16 characters, distinct, and a non-empty
+    /// least 32 bytes; the JWT settings as ``validateJWT()`` says; tokens with a `token` of at least 16 characters, distinct, and a non-empty
     /// `user`; `userEvents` and `ephemeralEvents` publishable event names (``EventRules``);
     /// `logLevel` a swift-log level.
     public func validate() throws {
@@ -188,6 +217,7 @@ public struct HubConfiguration: Sendable {
             ("shutdownTimeout", self.shutdownTimeout),
             ("clusterStatusInterval", self.clusterStatusInterval),
             ("sseHeartbeatInterval", self.sseHeartbeatInterval),
+            ("jwksRefreshInterval", self.jwksRefreshInterval),
         ]
         for (key, value) in durations where !(1...Self.maxDuration).contains(value) {
             throw fail(key, "must be between 1 and \(Self.maxDuration) milliseconds, got \(value)")
@@ -236,6 +266,7 @@ public struct HubConfiguration: Sendable {
         if let jwtSecret = self.jwtSecret, jwtSecret.utf8.count < Self.minJWTSecretBytes {
             throw fail("jwtSecret", "must be at least \(Self.minJWTSecretBytes) bytes long (HS256 key)")
         }
+        try self.validateJWT()
         for (index, token) in self.staticTokens.enumerated() {
             guard token.token.count >= Self.minStaticTokenLength else {
                 throw fail("tokens[\(index)].token", "must be at least \(Self.minStaticTokenLength) characters long")

@@ -160,8 +160,8 @@ public struct EventFilter: Sendable, Hashable {
                     }
                 }
                 var granted: Set<[UInt8]>? = nil
-                if let rooms = principal.rooms, !rooms.contains(where: { $0.utf8.elementsEqual("*".utf8) }) {
-                    granted = Set(rooms.map { Array($0.utf8) })
+                if let rooms = principal.rooms, !rooms.contains(where: { $0.value.utf8.elementsEqual("*".utf8) }) {
+                    granted = Set(rooms.map { Array($0.value.utf8) })
                 }
                 self = .readable(granted: granted, gated: gated)
             }

@@ -244,14 +244,6 @@ struct StreamSessionState {
         return [.send(Self.error("binary frames are not supported"))]
     }
 
-    /// Whether `principal`'s `rooms` claim grants `room`, names compared as exact scalars (the
-    /// policy's own check, `Principal.mayJoin`, compares Strings, which merges canonical
-    /// equivalents such as KELVIN SIGN and `K`: this one is applied on top of it).
-    static func isGranted(_ room: String, to principal: Principal) -> Bool {
-        guard let rooms = principal.rooms else { return true }
-        return rooms.contains { $0.utf8.elementsEqual("*".utf8) || $0.utf8.elementsEqual(room.utf8) }
-    }
-
     /// The hub's spelling of `namespace` if it is one of the hub's (compared as bytes).
     private static func knownNamespace(_ namespace: String) -> String? {
         ChannelPolicy.namespaces.first { $0.utf8.elementsEqual(namespace.utf8) }
@@ -274,8 +266,7 @@ struct StreamSessionState {
         guard ChannelPolicy.mayConnect(principal, to: namespace) else {
             return [.send(Self.error("forbidden", reason: "role required for \(namespace)", namespace: namespace, room: room, ref: ref))]
         }
-        if let room, let refusal = ChannelPolicy.refusalToJoin(principal, room: room, in: namespace)
-            ?? (Self.isGranted(room, to: principal) ? nil : "room not granted") {
+        if let room, let refusal = ChannelPolicy.refusalToJoin(principal, room: room, in: namespace) {
             return [.send(Self.error("forbidden", reason: refusal, namespace: namespace, room: room, ref: ref))]
         }
         let key = Key(namespace: namespace, room: room)
@@ -337,8 +328,7 @@ struct StreamSessionState {
             return [.send(Self.error("forbidden", reason: "role required for \(namespace)", namespace: namespace, room: room, ref: ref))]
         }
         let isMember = self.covers(namespace: namespace, room: room)
-        if let refusal = self.publishRule(principal, publication.event, room, namespace, isMember)
-            ?? (Self.isGranted(room, to: principal) ? nil : "room not granted") {
+        if let refusal = self.publishRule(principal, publication.event, room, namespace, isMember) {
             return [.send(Self.error("publish refused", reason: refusal, namespace: namespace, room: room, ref: ref))]
         }
         guard self.pendingPublishes < self.maxPendingPublishes else {
