@@ -10,7 +10,9 @@ import NIOHTTP1
 /// The same tokens as everywhere (`Authorization: Bearer …`, or `?token=` since `EventSource`
 /// cannot set headers) and the same grants (``ChannelPolicy``). Before the stream starts, refusals
 /// are JSON like the API's: 405 (`Allow: GET`), 401 (`WWW-Authenticate`), 400, 403, and 503 when
-/// `maxConnections` streams are open already.
+/// `maxConnections` streams are open already. With allowed origins configured (`cors`), the stream
+/// and every refusal carry CORS headers for an allowed `Origin`, and `OPTIONS` is a preflight
+/// answered `204`, as on the HTTP API.
 ///
 /// ```swift
 /// let http = HTTPServer(configuration: .init(host: "127.0.0.1", port: 3000),
@@ -73,6 +75,10 @@ public final class SSEEndpoint: HTTPEndpoint {
     /// Checks the request (method, token, query, grants, the bound on streams), then starts the
     /// stream; or answers the refusal as JSON `{"error", "message"}`.
     public func handle(_ request: HTTPServerRequest, sink: HTTPResponseSink) {
+        if request.head.method == .OPTIONS {
+            sink.send(HubAPIEndpoint.preflightResponse(for: request.head, methods: [.GET], cors: self.hub.cors))
+            return
+        }
         let refusal: APIError
         do throws(APIError) {
             let (principal, sse) = try self.check(request)
@@ -80,7 +86,7 @@ public final class SSEEndpoint: HTTPEndpoint {
                 throw APIError(status: .serviceUnavailable, error: "service unavailable",
                                message: "too many event streams open (maxConnections)")
             }
-            self.start(sse, principal: principal, sink: sink)
+            self.start(sse, principal: principal, sink: sink, cors: self.hub.cors?.headers(for: request.head) ?? [:])
             return
         } catch {
             refusal = error
@@ -89,7 +95,11 @@ public final class SSEEndpoint: HTTPEndpoint {
             self.hub.metrics.recordAuthFailure(reason: reason)
         }
         self.hub.metrics.recordRequest(route: Self.routeLabel, status: refusal.status.code)
-        sink.send(refusal.response)
+        var response = refusal.response
+        if let cors = self.hub.cors {
+            response.headers.add(contentsOf: cors.headers(for: request.head))
+        }
+        sink.send(response)
     }
 
     /// The checks, in the API's order: method (405), token (401), path and query (400), grants (403).
@@ -120,13 +130,14 @@ public final class SSEEndpoint: HTTPEndpoint {
     }
 
     /// Writes the head and hands the stream to an ``SSEConnection``.
-    private func start(_ sse: SSERequest, principal: Principal, sink: HTTPResponseSink) {
-        let headers: HTTPHeaders = [
+    private func start(_ sse: SSERequest, principal: Principal, sink: HTTPResponseSink, cors: HTTPHeaders) {
+        var headers: HTTPHeaders = [
             "Content-Type": "text/event-stream",
             "Cache-Control": "no-store",
             // nginx: pass events on as they come instead of buffering the response.
             "X-Accel-Buffering": "no",
         ]
+        headers.add(contentsOf: cors)
         guard let stream = sink.startStream(status: .ok, headers: headers, writeBufferWaterMark: Self.writeBufferWaterMark) else {
             // The client went away while the request was checked.
             self.hub.sseStats.close(namespace: sse.namespace, room: sse.room)
