@@ -79,6 +79,7 @@ struct HubConfigurationTests {
         #expect(configuration.eventRateBurst == 400)
         #expect(configuration.apiRateLimit == 1000)
         #expect(configuration.apiRateBurst == 2000)
+        #expect(configuration.tokenExpiryWarning == 30_000)
         #expect(configuration.userEvents == ["chat_message", "typing_indicator"])
         #expect(configuration.ephemeralEvents == ["message_delta", "typing_indicator"])
         try configuration.validate()
@@ -153,8 +154,9 @@ struct HubConfigurationTests {
             "HUB_LOG_LEVEL": "trace", "HUB_LOG_CONNECTIONS": "false", "HUB_USER_EVENTS": "chat_message, agent_request,",
             "HUB_EPHEMERAL_EVENTS": "message.delta", "HUB_HISTORY_MAX_ROOMS": "11", "HUB_HISTORY_MAX_BYTES": "12",
             "HUB_HISTORY_TTL": "0", "HUB_MAX_ROOMS_PER_SOCKET": "13", "HUB_EVENT_RATE_LIMIT": "14", "HUB_EVENT_RATE_BURST": "15",
-            "HUB_API_RATE_LIMIT": "16", "HUB_API_RATE_BURST": "17",
+            "HUB_API_RATE_LIMIT": "16", "HUB_API_RATE_BURST": "17", "HUB_TOKEN_EXPIRY_WARNING": "0",
         ])
+        #expect(configuration.tokenExpiryWarning == 0)
         #expect(configuration.eventRateLimit == 14)
         #expect(configuration.eventRateBurst == 15)
         #expect(configuration.apiRateLimit == 16)
@@ -265,7 +267,7 @@ struct HubConfigurationTests {
             "maxConnections", "maxConnectionsPerIP", "maxHeaderSize", "requestHeadTimeout", "keepAliveTimeout",
             "shutdownTimeout", "redisURL", "clusterStatusInterval", "cookie", "logConnections", "userEvents", "ephemeralEvents",
             "historyMaxRooms", "historyMaxBytes", "historyTTL", "maxRoomsPerSocket",
-            "eventRateLimit", "eventRateBurst", "apiRateLimit", "apiRateBurst",
+            "eventRateLimit", "eventRateBurst", "apiRateLimit", "apiRateBurst", "tokenExpiryWarning",
             "jwtPublicKeyFile", "jwksURL", "jwtKeyAlgorithm", "jwksRefreshInterval", "jwtIssuer", "jwtAudience", "jwtLeeway",
             "maxTokenLength",
         ])
@@ -290,12 +292,13 @@ struct HubConfigurationTests {
              "userEvents": ["agent_request"], "ephemeralEvents": [], "historyMaxRooms": 9, "historyMaxBytes": 10,
              "historyTTL": 11, "maxRoomsPerSocket": 12, "eventRateLimit": 13, "eventRateBurst": 14,
              "apiRateLimit": 15, "apiRateBurst": 16,
-             "streamPingInterval": 17, "streamPingTimeout": 18}
+             "streamPingInterval": 17, "streamPingTimeout": 18, "tokenExpiryWarning": 19}
             """)
         #expect(configuration.eventRateLimit == 13)
         #expect(configuration.eventRateBurst == 14)
         #expect(configuration.apiRateLimit == 15)
         #expect(configuration.apiRateBurst == 16)
+        #expect(configuration.tokenExpiryWarning == 19)
         #expect(configuration.historyMaxRooms == 9)
         #expect(configuration.historyMaxBytes == 10)
         #expect(configuration.historyTTL == 11)
@@ -484,6 +487,7 @@ struct HubConfigurationTests {
         ("eventRateBurst", Self.defaults { c in c.eventRateBurst = 0 }),
         ("apiRateLimit", Self.defaults { c in c.apiRateLimit = -1 }),
         ("apiRateBurst", Self.defaults { c in c.apiRateBurst = 0 }),
+        ("tokenExpiryWarning", Self.defaults { c in c.tokenExpiryWarning = -1 }),
     ])
     func validateNamesTheKey(key: String, configuration: HubConfiguration) {
         let error = Self.configurationError { try configuration.validate() }

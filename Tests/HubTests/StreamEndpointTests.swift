@@ -69,7 +69,7 @@ import Testing
         socket.send(text: #"{"action":"auth","token":"\#(fixture.token("bob", roles: [.service]))"}"#)
         #expect(try await socket.nextText() == #"{"type":"authenticated","user":"bob","roles":["service"]}"#)
         socket.send(text: #"{"action":"auth","token":"x"}"#)
-        #expect(try await socket.nextJSON() == ["type": "error", "message": "already authenticated"])
+        #expect(try await socket.nextJSON() == ["type": "error", "message": "refresh refused", "reason": "malformed token"])
         await socket.close()
     }
 

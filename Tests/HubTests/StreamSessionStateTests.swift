@@ -1,4 +1,5 @@
 @testable import Hub
+import Foundation
 import SocketIO
 import Testing
 
@@ -70,17 +71,58 @@ import Testing
         var state = State(pathRoom: nil, maxSubscriptions: 64, maxBufferedBytes: 1000)
         _ = state.start(queryToken: nil)
         let actions = state.authenticated(.success(Principal(subject: "ada", roles: [.user, .admin, .monitor])))
-        #expect(actions.count == 2)
+        #expect(actions.count == 3)
         #expect(actions.first == .cancelAuthTimer)
-        guard case .send(let message) = try #require(actions.last) else { Issue.record("\(actions)"); return }
+        #expect(actions.last == .armTokenExpiry(nil), "a token without exp never expires")
+        guard case .send(let message) = actions[1] else { Issue.record("\(actions)"); return }
         #expect(message.jsonString == #"{"type":"authenticated","user":"ada","roles":["admin","monitor","user"]}"#)
         #expect(state.phase == .authenticated(Principal(subject: "ada", roles: [.user, .admin, .monitor])))
     }
 
-    @Test func secondAuthIsRefusedWithoutClosing() {
-        var state = authenticated()
-        #expect(state.receive(text: #"{"action":"auth","token":"x"}"#) == [error("already authenticated")])
-        #expect(state.phase == .authenticated(Self.admin))
+    @Test func aSecondAuthRefreshesTheToken() throws {
+        let expires = Date(timeIntervalSince1970: 2_000_000_000)
+        let first = Principal(subject: "ada", roles: [.admin, .user], expiresAt: expires)
+        var state = authenticated(first)
+        _ = try subscribeLive(&state)
+        #expect(state.receive(text: #"{"action":"auth","token":"x","ref":1}"#) == [.authenticate(token: "x")])
+        #expect(state.receive(text: #"{"action":"auth","token":"y"}"#) == [error("refresh in progress")])
+        // Refused: told why, the connection keeps its token and subscriptions.
+        #expect(state.authenticated(.failure(.unauthorized(reason: "token expired")))
+            == [.send(["type": "error", "message": "refresh refused", "reason": "token expired", "ref": 1])])
+        #expect(state.phase == .authenticated(first))
+        #expect(state.subscriptionCount == 1)
+        // Another subject: refused.
+        _ = state.receive(text: #"{"action":"auth","token":"z"}"#)
+        #expect(state.authenticated(.success(Principal(subject: "eve", roles: [.admin])))
+            == [error("refresh refused", reason: "token belongs to another user")])
+        // The same subject and grants: the new expiry, subscriptions kept.
+        let later = Principal(subject: "ada", roles: [.admin, .user], expiresAt: expires.addingTimeInterval(3600))
+        _ = state.receive(text: #"{"action":"auth","token":"w"}"#)
+        let actions = state.authenticated(.success(later))
+        #expect(actions.last == .armTokenExpiry(later.expiresAt))
+        #expect(state.phase == .authenticated(later))
+        #expect(state.subscriptionCount == 1)
+        // Other grants: every subscription ends, to be made again under the new ones.
+        let narrower = Principal(subject: "ada", roles: [.user], rooms: ["ops"], expiresAt: nil)
+        _ = state.receive(text: #"{"action":"auth","token":"v"}"#)
+        let narrowed = state.authenticated(.success(narrower))
+        #expect(narrowed.contains(.send(["type": "unsubscribed", "namespace": "/", "room": "ops", "reason": "grants changed"])))
+        #expect(state.subscriptionCount == 0)
+        #expect(narrowed.last == .armTokenExpiry(nil))
+    }
+
+    @Test func anExpiringTokenIsAnnouncedThenTheConnectionCloses() throws {
+        let expires = Date(timeIntervalSince1970: 2_000_000_000)
+        var state = authenticated(Principal(subject: "ada", roles: [.user], expiresAt: expires))
+        let id = try subscribeLive(&state)
+        #expect(state.tokenExpiring(now: expires.addingTimeInterval(-30)) == [
+            .send(["type": "token_expiring", "expires_at": .string(HubEvent.format(expires)), "in_ms": 30_000]),
+        ])
+        #expect(state.tokenExpired() == [
+            .send(["type": "token_expired"]), .endSubscription(id: id), .close(code: .policyViolation, reason: "token expired"),
+        ])
+        #expect(state.phase == .closed)
+        #expect(state.tokenExpired() == [])
     }
 
     @Test func failedAuthenticationSaysWhyAndCloses() {
@@ -370,7 +412,7 @@ import Testing
         #expect(state.receive(text: #"{"action":"subscribe","room":"r","ref":1}"#) == [error("not authenticated", ref: 1)])
         #expect(state.receive(text: #"{"action":"auth","token":"t","ref":"a"}"#) == [.authenticate(token: "t")])
         let actions = state.authenticated(.success(Self.user))
-        guard case .send(let hello) = try #require(actions.last) else { Issue.record("\(actions)"); return }
+        guard case .send(let hello) = actions.dropLast().last else { Issue.record("\(actions)"); return }
         #expect(hello.jsonString == #"{"type":"authenticated","user":"uma","roles":["user"],"ref":"a"}"#)
 
         #expect(state.receive(text: #"{"action":"subscribe","room":"ops","ref":"s"}"#).last

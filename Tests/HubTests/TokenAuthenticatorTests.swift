@@ -56,7 +56,9 @@ struct TokenAuthenticatorTests {
         let auth = Self.authenticator()
         let token = try #require(auth.issueToken(subject: "alice", roles: [.user, .monitor], rooms: ["lobby", "ops"]))
         let principal = try auth.authenticate(token: token).get()
-        #expect(principal == Principal(subject: "alice", roles: [.user, .monitor], rooms: ["lobby", "ops"]))
+        #expect(principal == Principal(subject: "alice", roles: [.user, .monitor], rooms: ["lobby", "ops"],
+                                       expiresAt: principal.expiresAt))
+        #expect(principal.expiresAt != nil, "issued tokens expire (in an hour by default): the principal knows when")
     }
 
     @Test func issuedTokenWithoutRoomsAllowsAnyRoom() throws {
@@ -65,6 +67,7 @@ struct TokenAuthenticatorTests {
         let principal = try auth.authenticate(token: token).get()
         #expect(principal.rooms == nil)
         #expect(principal.roles == [.service])
+        #expect(principal.expiresAt == nil, "no exp: never expires")
     }
 
     @Test func pythonMadeTokenIsAccepted() throws {
@@ -72,7 +75,8 @@ struct TokenAuthenticatorTests {
         let token = try HubTestFixtures.text("keys/admin.jwt")
         let principal = try auth.authenticate(token: token).get()
         // "superuser" is not a hub role and is ignored.
-        #expect(principal == Principal(subject: "fixture-admin", roles: [.admin, .monitor], rooms: ["ops", "alerts"]))
+        #expect(principal == Principal(subject: "fixture-admin", roles: [.admin, .monitor], rooms: ["ops", "alerts"],
+                                       expiresAt: Date(timeIntervalSince1970: 4_102_444_800)))
         #expect(principal.mayJoin(room: "ops"))
         #expect(!principal.mayJoin(room: "lobby"))
     }

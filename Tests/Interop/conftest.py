@@ -128,12 +128,15 @@ def hubevents():
 
 
 @pytest.fixture(scope="session")
-def hublimits():
-    """`hub serve` with small per-client bounds (test_hub_limits.py): 3 rooms per socket, room
-    histories dropped after 1 s without an event, 5 events/s (burst 10) per socket, 2 publish
-    requests/s (burst 3) per token subject."""
+def hublimits(tmp_path_factory):
+    """`hub serve` with small per-client bounds (test_hub_limits.py, test_hub_tokens.py): 3 rooms
+    per socket, room histories dropped after 1 s without an event, 5 events/s (burst 10) per socket,
+    2 publish requests/s (burst 3) per token subject, token expiry announced 1.5 s ahead
+    (`tokenExpiryWarning` has no flag: a configuration file)."""
+    config = tmp_path_factory.mktemp("hublimits") / "hub.json"
+    config.write_text(json.dumps({"tokenExpiryWarning": 1500}))
     yield from _start_hub(
-        ["serve", "--jwt-secret", SECRET, "--ping-interval", "1000", "--ping-timeout", "2000",
+        ["serve", "--config", str(config), "--jwt-secret", SECRET, "--ping-interval", "1000", "--ping-timeout", "2000",
          "--max-rooms-per-socket", "3", "--history-ttl", "1000",
          "--event-rate-limit", "5", "--event-rate-burst", "10", "--api-rate-limit", "2", "--api-rate-burst", "3"]
     )

@@ -22,6 +22,7 @@ import SocketIO
 /// | `hub_connections_refused_total` | counter | `reason` (``ConnectionRefusal``) |
 /// | `hub_events_refused_total` | counter | `reason` (``EventRules/Refusal/Kind``) |
 /// | `hub_limits_reached_total` | counter | `limit` (``Limit``: the setting's name) |
+/// | `hub_tokens_expired_total` | counter | — |
 /// | `hub_history_rooms` | gauge | — |
 /// | `hub_history_bytes` | gauge | — |
 /// | `hub_history_evictions_total` | counter | `reason` (``EventHistory/EvictionReason``) |
@@ -49,6 +50,7 @@ public final class HubMetrics: Sendable {
     private let bufferFullCloses: Counter
     private let volatileDrops: Counter
     private let historyRooms: Gauge
+    private let tokensExpired: Counter
     private let historyBytes: Gauge
     /// The history's eviction counts already added to `hub_history_evictions_total`.
     private let mirroredEvictions = NIOLockedValueBox<[EventHistory.EvictionReason: Int]>([:])
@@ -141,6 +143,9 @@ public final class HubMetrics: Sendable {
         for reason in EventHistory.EvictionReason.allCases {
             _ = registry.makeCounter(descriptor: Self.historyEvictions, labels: [("reason", reason.rawValue)])
         }
+        self.tokensExpired = registry.makeCounter(descriptor: MetricNameDescriptor(
+            metricName: "hub_tokens_expired", unitName: "total",
+            helpText: "Connections (Socket.IO sockets, /stream, /sse) closed because their token expired."))
         self.historyRooms = registry.makeGauge(descriptor: MetricNameDescriptor(
             metricName: "hub_history_rooms", unitName: "", helpText: "Rooms keeping an event history on this node."))
         self.historyBytes = registry.makeGauge(descriptor: MetricNameDescriptor(
@@ -155,6 +160,11 @@ public final class HubMetrics: Sendable {
         case eventRateLimit
         /// A publish request past `apiRateLimit` / `apiRateBurst`.
         case apiRateLimit
+    }
+
+    /// Counts one connection closed because its token expired.
+    public func recordTokenExpired() {
+        self.tokensExpired.increment()
     }
 
     /// Counts one request refused by `limit`.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Who a valid token says its holder is.
 public struct Principal: Sendable, Hashable {
     /// The user or service id (the JWT `sub`).
@@ -8,12 +10,16 @@ public struct Principal: Sendable, Hashable {
     /// equivalence: a grant for `"\u{212A}elvin"` does not open `"Kelvin"`); `nil` or a set
     /// containing `"*"` means any room.
     public var rooms: Set<ExactName>?
+    /// When the token stops being valid (its `exp`, plus the configured leeway); `nil` for tokens
+    /// that do not expire (static tokens, JWTs without `exp`). Live connections are closed then.
+    public var expiresAt: Date?
 
     /// Creates a principal.
-    public init(subject: String, roles: Set<Role>, rooms: Set<ExactName>? = nil) {
+    public init(subject: String, roles: Set<Role>, rooms: Set<ExactName>? = nil, expiresAt: Date? = nil) {
         self.subject = subject
         self.roles = roles
         self.rooms = rooms
+        self.expiresAt = expiresAt
     }
 
     /// Whether the holder has at least one of `roles`.

@@ -324,9 +324,11 @@ public final class TokenAuthenticator: Sendable {
     private func principal(from claims: JSONObject) throws(AuthFailure) -> Principal {
         let now = self.now().timeIntervalSince1970
         let leeway = Double(self.configuration.leeway)
+        var expiresAt: Date? = nil
         if let exp = claims["exp"], !exp.isNull {
             guard let exp = exp.doubleValue else { throw .unauthorized(reason: "invalid claims") }
             guard now < exp + leeway else { throw .unauthorized(reason: "token expired") }
+            expiresAt = Date(timeIntervalSince1970: exp + leeway)
         }
         if let nbf = claims["nbf"], !nbf.isNull {
             guard let nbf = nbf.doubleValue else { throw .unauthorized(reason: "invalid claims") }
@@ -372,7 +374,7 @@ public final class TokenAuthenticator: Sendable {
             }
             rooms = granted
         }
-        return Principal(subject: subject, roles: roles, rooms: rooms)
+        return Principal(subject: subject, roles: roles, rooms: rooms, expiresAt: expiresAt)
     }
 
     /// Whether two digests are equal, looking at every byte whatever the outcome.

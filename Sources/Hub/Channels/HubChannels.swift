@@ -29,6 +29,10 @@ struct HubChannels {
                 if socket.recovered {
                     self.reconcileRecoveredRooms(socket)
                 }
+                self.armTokenExpiry(socket)
+            }
+            namespace.on("refresh_token") { socket, args, ack in
+                if self.admit(socket, ack) { self.refreshToken(socket, args, ack) }
             }
             namespace.on("join_room") { socket, args, ack in
                 if self.admit(socket, ack) { self.joinRoom(socket, args, ack) }
@@ -37,6 +41,7 @@ struct HubChannels {
                 if self.admit(socket, ack) { self.leaveRoom(socket, args, ack) }
             }
             namespace.onDisconnecting { socket, reason in
+                (socket.userInfo[Self.lifetimeKey] as? TokenLifetime)?.cancel()
                 self.logDisconnected(socket, reason: reason)
                 for room in socket.rooms where room != socket.id {
                     self.presence("user_left", socket: socket, room: room)
@@ -74,6 +79,76 @@ struct HubChannels {
     }
 
     private static let connectedAtKey = "hub.connectedAt"
+    private static let lifetimeKey = "hub.tokenLifetime"
+
+    // MARK: Token lifetime
+
+    /// For a token with an expiry: `token_expiring` `{"expires_at","in_ms"}` `tokenExpiryWarning`
+    /// before it (a client refreshes with `refresh_token`), then at the expiry `token_expired`
+    /// `{"expires_at"}` and the connection is closed as "transport close": socket.io clients
+    /// reconnect on their own (with a fresh token from an `auth` callback), and connection-state
+    /// recovery brings their rooms and missed events back.
+    private func armTokenExpiry(_ socket: Socket) {
+        guard let expiresAt = Hub.principal(of: socket)?.expiresAt else {
+            (socket.userInfo[Self.lifetimeKey] as? TokenLifetime)?.cancel()
+            return
+        }
+        let lifetime = socket.userInfo[Self.lifetimeKey] as? TokenLifetime ?? TokenLifetime()
+        socket.userInfo[Self.lifetimeKey] = lifetime
+        let stamp = JSONValue.string(HubEvent.format(expiresAt))
+        let warning = TimeAmount.milliseconds(Int64(self.hub.configuration.tokenExpiryWarning))
+        lifetime.arm(expiresAt: expiresAt, warning: warning, on: socket.eventLoop, onWarning: {
+            let remaining = max(0, expiresAt.timeIntervalSinceNow * 1000).rounded(.down)
+            socket.emit("token_expiring", ["expires_at": stamp, "in_ms": .number(remaining)])
+        }, onExpiry: {
+            self.hub.metrics.recordTokenExpired()
+            socket.emit("token_expired", ["expires_at": stamp])
+            if self.hub.configuration.logConnections {
+                self.hub.logger.info("socket token expired", metadata: self.logMetadata(socket, user: Hub.principal(of: socket)?.subject, extra: [:]))
+            }
+            // After the event is written: closing at once could cut it off.
+            socket.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(50)) { socket.closeTransport() }
+        })
+    }
+
+    /// `refresh_token` `{"token"}` (or the token as a string): a new token for the same subject
+    /// replaces the socket's principal and its expiry, without reconnecting; rooms the new token
+    /// no longer grants are left. Acked `{"ok":true,"expires_at"}` or `{"ok":false,"error"}`.
+    private func refreshToken(_ socket: Socket, _ args: [JSONValue], _ ack: Ack?) {
+        guard let previous = Hub.principal(of: socket) else { return }
+        let token = args.first.flatMap { $0["token"]?.stringValue ?? $0.stringValue }
+        guard let token, !token.isEmpty else {
+            ack?(["ok": false, "error": "token required"])
+            return
+        }
+        let hub = self.hub
+        Task {
+            let result = await hub.authenticator.authenticate(token: token)
+            socket.eventLoop.execute {
+                switch result {
+                case .failure(let failure):
+                    ack?(["ok": false, "error": .string(failure.reason)])
+                case .success(let principal):
+                    guard ExactName(principal.subject) == ExactName(previous.subject) else {
+                        ack?(["ok": false, "error": "token belongs to another user"])
+                        return
+                    }
+                    guard ChannelPolicy.mayConnect(principal, to: socket.namespace.name) else {
+                        ack?(["ok": false, "error": .string("role required for \(socket.namespace.name)")])
+                        return
+                    }
+                    socket.userInfo[Hub.principalKey] = principal
+                    for room in socket.rooms where room != socket.id
+                        && ChannelPolicy.refusalToJoin(principal, room: room, in: socket.namespace.name) != nil {
+                        socket.leave(room)
+                        self.presence("user_left", socket: socket, room: room)
+                    }
+                    self.armTokenExpiry(socket)
+                    ack?(["ok": true, "expires_at": principal.expiresAt.map { .string(HubEvent.format($0)) } ?? .null])
+                }
+            }
+        }
+    }
     /// The transport at connect, for the disconnect line when the session is already gone.
     private static let transportKey = "hub.transport"
 

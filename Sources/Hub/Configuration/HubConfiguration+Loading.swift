@@ -92,6 +92,7 @@ extension HubConfiguration {
             case "eventRateBurst": self.eventRateBurst = try Self.int(value, key)
             case "apiRateLimit": self.apiRateLimit = try Self.int(value, key)
             case "apiRateBurst": self.apiRateBurst = try Self.int(value, key)
+            case "tokenExpiryWarning": self.tokenExpiryWarning = try Self.int(value, key)
             case "connectionStateRecovery": try self.apply(connectionStateRecovery: value)
             case "streamAuthTimeout": self.streamAuthTimeout = try Self.int(value, key)
             case "streamPingInterval": self.streamPingInterval = try Self.int(value, key)
@@ -228,6 +229,7 @@ extension HubConfiguration {
         if let burst = try int("HUB_EVENT_RATE_BURST") { self.eventRateBurst = burst }
         if let rate = try int("HUB_API_RATE_LIMIT") { self.apiRateLimit = rate }
         if let burst = try int("HUB_API_RATE_BURST") { self.apiRateBurst = burst }
+        if let warning = try int("HUB_TOKEN_EXPIRY_WARNING") { self.tokenExpiryWarning = warning }
         if let duration = try int("HUB_MAX_DISCONNECTION_DURATION") { self.maxDisconnectionDuration = duration }
         if let timeout = try int("HUB_STREAM_AUTH_TIMEOUT") { self.streamAuthTimeout = timeout }
         if let interval = try int("HUB_STREAM_PING_INTERVAL") { self.streamPingInterval = interval }

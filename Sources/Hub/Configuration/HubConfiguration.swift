@@ -83,6 +83,10 @@ public struct HubConfiguration: Sendable {
     public var apiRateLimit = 1000
     /// Publish requests one principal may make at once after a quiet time. Default `2000`.
     public var apiRateBurst = 2000
+    /// Milliseconds before a connection's token expires that it is told (`token_expiring` on
+    /// Socket.IO, `{"type":"token_expiring"}` on `/stream`), so it can refresh in place; `0` sends
+    /// no warning. At the expiry the connection is closed. Default `30000`.
+    public var tokenExpiryWarning = 30_000
     /// Milliseconds a disconnected client's state is kept for connection-state recovery.
     /// Default `120000` (socket.io's two minutes).
     public var maxDisconnectionDuration = 120_000
@@ -246,6 +250,9 @@ public struct HubConfiguration: Sendable {
                              ("eventRateBurst", self.eventRateBurst), ("apiRateLimit", self.apiRateLimit),
                              ("apiRateBurst", self.apiRateBurst)] where value < 1 {
             throw fail(key, "must be at least 1, got \(value)")
+        }
+        guard (0...Self.maxDuration).contains(self.tokenExpiryWarning) else {
+            throw fail("tokenExpiryWarning", "must be between 0 (no warning) and \(Self.maxDuration) milliseconds, got \(self.tokenExpiryWarning)")
         }
         guard (0...Self.maxDuration).contains(self.historyTTL) else {
             throw fail("historyTTL", "must be between 0 (no TTL) and \(Self.maxDuration) milliseconds, got \(self.historyTTL)")

@@ -18,6 +18,8 @@ final class SSEConnection {
     private var state: SSESessionState
     private var subscriber: Subscriber?
     private var heartbeat: RepeatedTask?
+    /// Ends the stream when its token expires.
+    private let tokenLifetime = TokenLifetime()
     private let openedAt = NIODeadline.now()
     private var closeReason = "connection closed"
 
@@ -36,6 +38,13 @@ final class SSEConnection {
     /// stream must have been counted in ``Hub/sseStats``; it is uncounted when the connection closes.
     func start() {
         self.stream.onClose { self.connectionClosed() }
+        if let expiresAt = self.principal.expiresAt {
+            let connection = NIOLoopBound(self, eventLoop: self.stream.eventLoop)
+            self.tokenLifetime.arm(expiresAt: expiresAt, warning: .zero, on: self.stream.eventLoop, onWarning: {}, onExpiry: {
+                connection.value.hub.metrics.recordTokenExpired()
+                connection.value.run(connection.value.state.tokenExpired(at: expiresAt))
+            })
+        }
         if self.hub.configuration.logConnections {
             self.hub.logger.info("sse connected", metadata: self.logMetadata)
         }
@@ -53,6 +62,7 @@ final class SSEConnection {
 
     /// The connection closed (the client went, the server ended the stream, or a drain).
     private func connectionClosed() {
+        self.tokenLifetime.cancel()
         self.run(self.state.connectionClosed())
         self.hub.sseStats.close(namespace: self.state.namespace, room: self.state.room)
         if self.hub.configuration.logConnections {

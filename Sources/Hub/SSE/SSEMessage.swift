@@ -20,6 +20,8 @@ enum SSEMessage: Hashable, Sendable {
     case comment(String)
     /// `retry: <milliseconds>`: how long an `EventSource` waits before reconnecting.
     case retry(milliseconds: Int)
+    /// `event: token_expired`, `data: {"expires_at":…}`: the stream ends because its token expired.
+    case tokenExpired(expiresAt: String)
 
     /// The heartbeat comment, `: ping`.
     static let heartbeat = SSEMessage.comment("ping")
@@ -46,6 +48,10 @@ enum SSEMessage: Hashable, Sendable {
             buffer.writeString("\n\n")
         case .retry(let milliseconds):
             buffer.writeString("retry: \(milliseconds)\n\n")
+        case .tokenExpired(let expiresAt):
+            buffer.writeString("event: token_expired\ndata: ")
+            JSONValue.object(["expires_at": .string(expiresAt)]).write(into: &buffer)
+            buffer.writeString("\n\n")
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 /// The protocol logic of one `/sse` stream, without I/O: the one subscription and its replay/live
 /// hand-over (``HistoryHandover``, the rule `/stream` uses), the event-type filter, the heartbeat
 /// and the slow-consumer bound. ``SSEConnection`` feeds it what happens and carries out the
@@ -22,6 +23,8 @@ struct SSESessionState {
     enum CloseReason: String, Equatable, Sendable {
         /// More than `maxBufferedBytes` written while the client was not reading.
         case slowConsumer = "slow consumer"
+        /// The token expired.
+        case tokenExpired = "token expired"
     }
 
     /// What ``SSEConnection`` must do, in order.
@@ -154,6 +157,15 @@ struct SSESessionState {
 
     /// The connection is gone (or going): the subscription and the heartbeat end; later inputs are
     /// ignored.
+    /// The stream's token expired: `event: token_expired`, then the stream ends (the page opens a
+    /// new `EventSource` with a fresh token; the old URL's token is refused from now on).
+    mutating func tokenExpired(at expiresAt: Date) -> [Action] {
+        switch self.phase {
+        case .starting, .live: return [.send(.tokenExpired(expiresAt: HubEvent.format(expiresAt))), .close(.tokenExpired)]
+        case .idle, .closed: return []
+        }
+    }
+
     mutating func connectionClosed() -> [Action] {
         let phase = self.phase
         self.phase = .closed

@@ -31,6 +31,8 @@ final class StreamHandler: ChannelInboundHandler {
     private var authTimer: Scheduled<Void>?
     private var pingTimer: Scheduled<Void>?
     private var pongTimer: Scheduled<Void>?
+    /// The token's clock (`token_expiring`, then `token_expired` and close).
+    private let tokenLifetime = TokenLifetime()
     private var started = false
     private var tornDown = false
     /// Whether a close frame was sent (or the connection is gone): nothing more is written.
@@ -119,6 +121,7 @@ final class StreamHandler: ChannelInboundHandler {
         self.subscribers.removeAll()
         self.authTimer?.cancel()
         self.authTimer = nil
+        self.tokenLifetime.cancel()
         self.pingTimer?.cancel()
         self.pingTimer = nil
         self.pongTimer?.cancel()
@@ -257,6 +260,18 @@ final class StreamHandler: ChannelInboundHandler {
             case .cancelPongTimer:
                 self.pongTimer?.cancel()
                 self.pongTimer = nil
+            case .armTokenExpiry(let expiresAt):
+                guard let expiresAt, let context = self.context else {
+                    self.tokenLifetime.cancel()
+                    continue
+                }
+                let warning = TimeAmount.milliseconds(Int64(self.hub.configuration.tokenExpiryWarning))
+                self.tokenLifetime.arm(expiresAt: expiresAt, warning: warning, on: context.eventLoop, onWarning: {
+                    self.run(self.state.tokenExpiring())
+                }, onExpiry: {
+                    self.hub.metrics.recordTokenExpired()
+                    self.run(self.state.tokenExpired())
+                })
             case .close(let code, let reason):
                 if self.closeCause == nil {
                     self.closeCause = "\(UInt16(webSocketErrorCode: code))" + (reason.isEmpty ? "" : " \(reason)")

@@ -1,3 +1,4 @@
+import Foundation
 import NIOWebSocket
 import SocketIO
 
@@ -84,6 +85,9 @@ struct StreamSessionState {
         case cancelPongTimer
         /// Send a close frame with `code` and `reason`, then close the connection.
         case close(code: WebSocketErrorCode, reason: String)
+        /// (Re)start the token's clock for this expiry (`nil`: the token does not expire): call
+        /// ``tokenExpiring()`` `tokenExpiryWarning` before it and ``tokenExpired()`` at it.
+        case armTokenExpiry(Date?)
     }
 
     /// The most live events one starting subscription holds back while its history is read (a
@@ -139,6 +143,8 @@ struct StreamSessionState {
     private var overflowBytes = 0
     /// The `ref` of the `auth` message being checked.
     private var authRef: JSONValue?
+    /// Whether the `auth` being checked refreshes the token of an authenticated connection.
+    private var refreshing = false
     /// Publishes handed to the handler and not yet answered.
     private(set) var pendingPublishes = 0
     /// Whether a ping was sent and nothing has come from the client since.
@@ -183,6 +189,9 @@ struct StreamSessionState {
 
     /// The outcome of an ``Action/authenticate(token:)``.
     mutating func authenticated(_ result: Result<Principal, AuthFailure>) -> [Action] {
+        if self.refreshing, case .authenticated(let previous) = self.phase {
+            return self.refreshed(result, previous: previous)
+        }
         guard case .awaitingAuth = self.phase else { return [] }
         let ref = self.authRef
         self.authRef = nil
@@ -196,12 +205,63 @@ struct StreamSessionState {
                 .cancelAuthTimer,
                 .send(Self.withRef(["type": "authenticated", "user": .string(principal.subject),
                                     "roles": .array(principal.roles.map(\.rawValue).sorted().map(JSONValue.string))], ref)),
+                .armTokenExpiry(principal.expiresAt),
             ]
             if let room = self.pathRoom {
                 actions += self.subscribe(StreamMessage.Subscription(namespace: StreamMessage.defaultNamespace, room: room), ref: nil)
             }
             return actions
         }
+    }
+
+    /// The outcome of a refresh (`auth` on an authenticated connection): a token for the same
+    /// subject replaces the principal and restarts the token's clock, answered `authenticated` with
+    /// `"refreshed": true`; if its roles or rooms differ, every subscription ends (`unsubscribed`
+    /// with `"reason": "grants changed"`) for the client to subscribe again under the new grants. A
+    /// refused refresh is answered with an error; the connection keeps its current token.
+    private mutating func refreshed(_ result: Result<Principal, AuthFailure>, previous: Principal) -> [Action] {
+        let ref = self.authRef
+        self.authRef = nil
+        self.refreshing = false
+        let principal: Principal
+        switch result {
+        case .failure(let failure):
+            return [.send(Self.error("refresh refused", reason: failure.reason, ref: ref))]
+        case .success(let refreshed):
+            principal = refreshed
+        }
+        guard ExactName(principal.subject) == ExactName(previous.subject) else {
+            return [.send(Self.error("refresh refused", reason: "token belongs to another user", ref: ref))]
+        }
+        self.phase = .authenticated(principal)
+        var actions: [Action] = []
+        if principal.roles != previous.roles || principal.rooms != previous.rooms {
+            for subscription in self.subscriptions.values.sorted(by: { $0.id < $1.id }) {
+                actions.append(.endSubscription(id: subscription.id))
+                actions.append(.send(["type": "unsubscribed", "namespace": .string(subscription.namespace),
+                                      "room": subscription.room.map(JSONValue.string) ?? .null, "reason": "grants changed"]))
+            }
+            self.subscriptions.removeAll()
+        }
+        actions.append(.send(Self.withRef(["type": "authenticated", "user": .string(principal.subject),
+                                           "roles": .array(principal.roles.map(\.rawValue).sorted().map(JSONValue.string)),
+                                           "refreshed": true], ref)))
+        actions.append(.armTokenExpiry(principal.expiresAt))
+        return actions
+    }
+
+    /// `tokenExpiryWarning` before the token expires: `{"type":"token_expiring","expires_at","in_ms"}`
+    /// (refresh with `{"action":"auth","token":…}`).
+    mutating func tokenExpiring(now: Date = Date()) -> [Action] {
+        guard case .authenticated(let principal) = self.phase, let expiresAt = principal.expiresAt else { return [] }
+        return [.send(["type": "token_expiring", "expires_at": .string(HubEvent.format(expiresAt)),
+                       "in_ms": .number(max(0, expiresAt.timeIntervalSince(now) * 1000).rounded(.down))])]
+    }
+
+    /// The token expired: `{"type":"token_expired"}`, then close 1008 `token expired`.
+    mutating func tokenExpired() -> [Action] {
+        guard case .authenticated = self.phase else { return [] }
+        return [.send(["type": "token_expired"])] + self.close(code: .policyViolation, reason: "token expired")
     }
 
     /// The authentication timer fired.
@@ -226,7 +286,15 @@ struct StreamSessionState {
         case .ping:
             return [.send(Self.withRef(["type": "pong"], ref))]
         case .auth(let token):
-            guard case .awaitingAuth = self.phase else { return [.send(Self.error("already authenticated", ref: ref))] }
+            switch self.phase {
+            case .awaitingAuth:
+                break
+            case .authenticated:
+                guard !self.refreshing else { return [.send(Self.error("refresh in progress", ref: ref))] }
+                self.refreshing = true
+            case .closed:
+                return []
+            }
             self.authRef = ref
             return [.authenticate(token: token)]
         case .subscribe(let request):
