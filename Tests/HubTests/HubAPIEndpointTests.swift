@@ -7,6 +7,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import SocketIO
+import TestSupport
 import Testing
 
 /// The HTTP API end to end: a real ``HTTPServer`` on 127.0.0.1 serving `hub.endpoints`, driven by a
@@ -690,7 +691,7 @@ import Testing
     // MARK: - Secrets
 
     @Test func tokensNeverReachTheLog() async throws {
-        let records = APITestLogRecorder()
+        let records = TestLogRecorder()
         let fixture = try await APITestFixture.start(logHandler: records)
         defer { fixture.stop() }
         let tokens = [fixture.token(roles: [.admin]), fixture.token(roles: [.user]), "garbage-secret-token-xyz",
@@ -727,7 +728,7 @@ private struct APITestFixture {
     let server: HTTPServer
     let address: SocketAddress
 
-    static func start(logHandler: APITestLogRecorder? = nil,
+    static func start(logHandler: TestLogRecorder? = nil,
                       _ configure: (inout HubConfiguration) -> Void = { _ in }) async throws -> APITestFixture {
         var configuration = HubConfiguration()
         configuration.jwtSecret = Self.secret
@@ -974,28 +975,3 @@ private final class APITestPollingClient: Sendable {
 
 // MARK: - Log capture
 
-/// Keeps every log line (message and metadata), at every level.
-private final class APITestLogRecorder: LogHandler, Sendable {
-    private let records = NIOLockedValueBox<[String]>([])
-
-    var lines: [String] { self.records.withLockedValue { $0 } }
-
-    var metadata: Logger.Metadata {
-        get { [:] }
-        set {}
-    }
-
-    var logLevel: Logger.Level {
-        get { .trace }
-        set {}
-    }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { nil }
-        set {}
-    }
-
-    func log(event: LogEvent) {
-        self.records.withLockedValue { $0.append("\(event.level) \(event.message) \(event.metadata ?? [:]) \(event.error.map { "\($0)" } ?? "")") }
-    }
-}

@@ -484,7 +484,7 @@ import Testing
     // MARK: - Connection log
 
     @Test func connectionsAreLoggedWithoutTheToken() async throws {
-        let records = StreamTestLogRecorder()
+        let records = TestLogRecorder()
         let fixture = try await StreamFixture.start(logHandler: records)
         defer { fixture.stop() }
         let token = fixture.token("lena", roles: [.user])
@@ -505,7 +505,7 @@ import Testing
     }
 
     @Test func theConnectionLogCanBeTurnedOff() async throws {
-        let records = StreamTestLogRecorder()
+        let records = TestLogRecorder()
         let fixture = try await StreamFixture.start(logHandler: records) { $0.logConnections = false }
         defer { fixture.stop() }
         let socket = try await fixture.authenticated(roles: [.user])
@@ -695,7 +695,7 @@ private struct StreamFixture {
     let server: HTTPServer
     let address: SocketAddress
 
-    static func start(logHandler: StreamTestLogRecorder? = nil,
+    static func start(logHandler: TestLogRecorder? = nil,
                       _ configure: (inout HubConfiguration) -> Void = { _ in }) async throws -> StreamFixture {
         var configuration = HubConfiguration()
         configuration.jwtSecret = Self.secret
@@ -734,35 +734,6 @@ private struct StreamFixture {
     /// One plain HTTP request on a fresh connection.
     func http(_ method: HTTPMethod, _ uri: String) async throws -> StreamTestHTTPResponse {
         try await StreamTestHTTPResponse.request(method, uri, to: self.address)
-    }
-}
-
-// MARK: - Log capture
-
-/// Keeps every log line (message and metadata), at every level.
-private final class StreamTestLogRecorder: LogHandler, Sendable {
-    private let records = NIOLockedValueBox<[String]>([])
-
-    var lines: [String] { self.records.withLockedValue { $0 } }
-
-    var metadata: Logger.Metadata {
-        get { [:] }
-        set {}
-    }
-
-    var logLevel: Logger.Level {
-        get { .trace }
-        set {}
-    }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { nil }
-        set {}
-    }
-
-    func log(event: LogEvent) {
-        let metadata = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        self.records.withLockedValue { $0.append("\(event.level) \(event.message) \(metadata)") }
     }
 }
 
