@@ -45,8 +45,22 @@ import SocketIO
 /// reconnect that presents the `pid` of a socket still connected elsewhere takes it over (the
 /// in-process rule of `closeStaleSocket`): the restoring node announces it and the old node closes
 /// that socket's connection ("transport close", no session kept), so one id has one live socket.
+/// The announcement names the stream entry the restoring node had read: it covers the records and
+/// sockets up to it only, so a late one never closes a newer connection of the same client (it
+/// came back to the old node since); and another node's session entry read while one of this
+/// node's own about the same session is still on its way is older, and ignored (``SessionEntryOrder``).
 /// ``Socket/userInfo`` crosses nodes through ``RedisAdapterNode/Configuration/userInfoCodec``.
-/// Broadcasts sent while Redis was away have no offset and are not replayed.
+/// Broadcasts sent while Redis was away have no offset and are not replayed. A node that has not
+/// read a session's latest record yet (its client reconnected there within milliseconds, on a
+/// loaded machine) does not know it: the client connects as new.
+///
+/// ## Exactly once, in order
+/// A restore on an event loop replays the missed entries up to how far the stream was delivered on
+/// that loop; later ones reach the socket live. Each batch read from the stream is one task per
+/// loop that delivers and notes how far it went (``DeliveryProgress``), so no restore falls between
+/// the two. A client ahead of the loop (it read its offset on a loop or node that got there
+/// first, up to ``RedisAdapterNode/Configuration/requestTimeout`` ahead of this node's reader) gets
+/// no replay, and the live deliveries up to its offset skip its socket.
 ///
 /// ``broadcastCounting(_:options:)`` counts this node's sockets only; ``roomSizes()`` is this
 /// node's too.
