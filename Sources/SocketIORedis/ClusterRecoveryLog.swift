@@ -109,10 +109,12 @@ struct ClusterRecoveryLog: Sendable {
     /// An offset up to `ahead` milliseconds past the newest entry read is accepted: the client read
     /// it from a node whose reader was ahead of this one's (nothing to replay; the caller skips the
     /// entries up to it when they arrive).
+    /// `resuming`: this node's restore of the session is under way (its first snapshot was taken):
+    /// a record another node's takeover removed since is still its.
     mutating func restore(privateID: String, offset: String, through: StreamID, now: NIODeadline,
-                          ahead: UInt64 = 0) -> (Kept, [SocketPacket])? {
+                          ahead: UInt64 = 0, resuming: Bool = false) -> (Kept, [SocketPacket])? {
         self.compact(now: now)
-        guard let kept = self.sessions[privateID] else { return nil }
+        guard let kept = self.sessions[privateID] ?? (resuming ? self.takenAway[privateID] : nil) else { return nil }
         let session = kept.session
         guard now - self.freshness(kept) <= self.configuration.maxDisconnectionDuration else {
             self.sessions.removeValue(forKey: privateID)

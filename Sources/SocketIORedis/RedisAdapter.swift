@@ -97,6 +97,8 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
         /// How far the stream was delivered on this loop (a restore replays up to it, later entries
         /// reach the restored socket live), and the restored sockets that skip what they already have.
         var progress = DeliveryProgress()
+        /// Private ids whose restore is under way on this loop (snapshotted, not taken yet).
+        var restoring: Set<String> = []
         /// Sockets whose session record is due (connected, rooms changed), by id; flushed once per tick.
         var dirty: [String: Socket] = [:]
         var flushScheduled = false
@@ -458,12 +460,14 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
         let through = state?.progress.deliveredThrough ?? log.withLockedValue { $0.lastID }
         let ahead = UInt64(max(self.node.configuration.requestTimeout.nanoseconds / 1_000_000, 0))
         guard let (kept, packets) = log.withLockedValue({ $0.restore(privateID: privateID, offset: offset, through: through, now: .now(),
-                                                                     ahead: ahead) }),
+                                                                     ahead: ahead, resuming: state?.restoring.contains(privateID) == true) }),
               !(kept.connected && kept.origin == self.node.uid) else {
             return nil
         }
-        if let state, let value = StreamID(offset) {
-            state.progress.restore(socketID: kept.session.socketID, offset: value)
+        if let state {
+            if state.restoring.count >= 64 { state.restoring.removeAll() }  // refused restores never taken
+            state.restoring.insert(privateID)
+            if let value = StreamID(offset) { state.progress.restore(socketID: kept.session.socketID, offset: value) }
         }
         return RestoredSession(session: kept.session, missedPackets: packets.map { SocketPacketEncoder.encode($0, allocator: self.allocator) },
                                replayedThrough: 0)
@@ -471,6 +475,7 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
 
     public func takeSession(privateID: String) -> Bool {
         guard let log = self.log else { return false }
+        self.currentState?.restoring.remove(privateID)
         let (taken, seen) = log.withLockedValue { ($0.take(privateID: privateID), $0.lastID) }
         self.ownSessions.withLockedValue { _ = $0.removeValue(forKey: privateID) }
         if taken, self.node.isConnected {
