@@ -204,6 +204,28 @@ public final class InMemoryAdapter: Adapter, @unchecked Sendable {
         }
     }
 
+    // MARK: Delivery for cluster adapters
+
+    /// Encodes `packet` once (and frames it once for WebSockets) for ``deliver(_:options:on:skipping:)``
+    /// on each loop: a cluster adapter hands every loop a batch of broadcasts read elsewhere in one
+    /// task, with its own bookkeeping in the same task.
+    package func prepare(_ packet: SocketPacket) -> PreparedPackets {
+        PreparedPackets(SocketPacketEncoder.encode(packet, allocator: self.allocator), allocator: self.allocator)
+    }
+
+    /// Hands `packets` to the sockets of `loop` (the current one) that `options` select, except the
+    /// sockets whose ids are in `skipping`; returns how many got them. Packets prepared on another
+    /// loop are copied first (``PreparedPackets/copy(allocator:)``), as ``broadcast(_:options:)`` does.
+    package func deliver(_ packets: PreparedPackets, options: BroadcastOptions, on loop: EventLoop,
+                         skipping: Set<String> = []) -> Int {
+        var count = 0
+        Self.forEachTarget(in: self.shard(for: loop), options: options, skipping: skipping) { socket in
+            socket.deliver(packets, volatile: options.volatile)
+            count += 1
+        }
+        return count
+    }
+
     public func forEachSocket(options: BroadcastOptions, _ body: @escaping @Sendable (Socket) -> Void) -> EventLoopFuture<Void> {
         let futures = self.loops.map { loop in
             loop.submit {
@@ -249,15 +271,16 @@ public final class InMemoryAdapter: Adapter, @unchecked Sendable {
     }
 
     /// Visits each socket of `shard` that `options` select, once. A logged broadcast (`offset`) skips
-    /// sockets whose recovery replay already covered it.
+    /// sockets whose recovery replay already covered it; the sockets in `skipping` are skipped too.
     private static func forEachTarget(in shard: Shard, options: BroadcastOptions, offset: UInt64? = nil,
-                                      _ visit: (Socket) -> Void) {
+                                      skipping: Set<String> = [], _ visit: (Socket) -> Void) {
         var excludedIDs = Set<String>()
         for room in options.except {
             if let members = shard.rooms[room] { excludedIDs.formUnion(members.keys) }
         }
         func excluded(_ socket: Socket) -> Bool {
             if let offset, socket.replayedThrough >= offset { return true }
+            if !skipping.isEmpty, skipping.contains(socket.id) { return true }
             return !excludedIDs.isEmpty && excludedIDs.contains(socket.id)
         }
         if options.rooms.isEmpty {

@@ -7,7 +7,7 @@ import SocketIO
 ///
 /// Fields: `u` origin node uid, `n` namespace, `t` kind, then per kind: `p` packet text (socket.io
 /// wire form) and `a0`… binary attachments, `o` options JSON, `k` correlation token, `s` session
-/// JSON (`"c": true` while connected), `i` private id, `r` rooms JSON, `c` close flag, `e` event, `d` arguments JSON.
+/// JSON (`"c": true` while connected), `i` private id, `w` the stream id a takeover's node had read, `r` rooms JSON, `c` close flag, `e` event, `d` arguments JSON.
 struct ClusterMessage: Sendable, Equatable {
     enum Body: Sendable, Equatable {
         /// A broadcast (unencoded: each node encodes for its own sockets).
@@ -17,8 +17,10 @@ struct ClusterMessage: Sendable, Equatable {
         /// that its client recovers elsewhere even if its node crashes.
         case sessionPersisted(JSONValue)
         /// A recovered session: every node forgets it, and a node where its socket is still connected
-        /// closes that socket's connection (the session was taken over).
-        case sessionTaken(privateID: String)
+        /// closes that socket's connection (the session was taken over). `seen` is the newest stream
+        /// entry the restoring node had read: the takeover covers the records and sockets up to it,
+        /// not newer ones (the client may have come back to another node since). `nil`: all of them.
+        case sessionTaken(privateID: String, seen: StreamID?)
         /// A session that ended for good (a disconnect that keeps no session): every node forgets it.
         case sessionEnded(privateID: String)
         /// The sending node is alive (sent every ``RedisAdapterNode/Configuration/heartbeatInterval``).
@@ -57,9 +59,10 @@ struct ClusterMessage: Sendable, Equatable {
         case .sessionPersisted(let session):
             add("t", "s")
             add("s", session.jsonString)
-        case .sessionTaken(let privateID):
+        case .sessionTaken(let privateID, let seen):
             add("t", "x")
             add("i", privateID)
+            if let seen { add("w", seen.description) }
         case .sessionEnded(let privateID):
             add("t", "f")
             add("i", privateID)
@@ -109,7 +112,7 @@ struct ClusterMessage: Sendable, Equatable {
             body = .sessionPersisted(session)
         case "x":
             guard let id = map["i"]?.string else { return nil }
-            body = .sessionTaken(privateID: id)
+            body = .sessionTaken(privateID: id, seen: map["w"]?.string.flatMap { StreamID($0) })
         case "f":
             guard let id = map["i"]?.string else { return nil }
             body = .sessionEnded(privateID: id)

@@ -21,6 +21,8 @@ struct ClusterRecoveryLog: Sendable {
         /// Recorded while the socket was connected (no disconnect seen): `session.disconnectedAt` is
         /// the record's time.
         var connected: Bool
+        /// The record's stream entry; `nil` for one this node kept before appending it.
+        var entry: StreamID?
     }
 
     struct Logged: Sendable {
@@ -35,6 +37,9 @@ struct ClusterRecoveryLog: Sendable {
     private var log: [Logged] = []
     private var logStart = 0
     private var sessions: [String: Kept] = [:]
+    /// Records just forgotten for another node's takeover: a restore of the same record that was
+    /// under way here (its snapshot taken, its take not yet) still gets it. Cleared as they go.
+    private var takenAway: [String: Kept] = [:]
     /// When an entry from each node was last read (bounded: silent nodes are dropped by ``compact(now:)``).
     private var lastSeen: [String: NIODeadline] = [:]
     /// The newest id read from the stream.
@@ -70,12 +75,13 @@ struct ClusterRecoveryLog: Sendable {
     }
 
     /// Keeps a session record (from any node): disconnected, or still `connected` on `origin`.
-    mutating func persist(_ session: PersistedSession, origin: String? = nil, connected: Bool = false) {
+    mutating func persist(_ session: PersistedSession, origin: String? = nil, connected: Bool = false, entry: StreamID? = nil) {
         if self.sessions.count >= self.configuration.maxSessions, self.sessions[session.privateID] == nil,
            let oldest = self.sessions.min(by: { self.freshness($0.value) < self.freshness($1.value) })?.key {
             self.sessions.removeValue(forKey: oldest)
         }
-        self.sessions[session.privateID] = Kept(session: session, origin: origin, connected: connected)
+        self.sessions[session.privateID] = Kept(session: session, origin: origin, connected: connected, entry: entry)
+        self.takenAway.removeValue(forKey: session.privateID)
     }
 
     /// Notes that an entry from `origin` was read at `now` (the node is alive).
@@ -100,15 +106,22 @@ struct ClusterRecoveryLog: Sendable {
     /// live), or `nil` if it cannot be recovered.
     /// A record of a socket still connected (no disconnect seen) is restored like a disconnected one:
     /// the client presenting its secret pid has given up on that connection.
-    mutating func restore(privateID: String, offset: String, through: StreamID, now: NIODeadline) -> (Kept, [SocketPacket])? {
+    /// An offset up to `ahead` milliseconds past the newest entry read is accepted: the client read
+    /// it from a node whose reader was ahead of this one's (nothing to replay; the caller skips the
+    /// entries up to it when they arrive).
+    /// `resuming`: this node's restore of the session is under way (its first snapshot was taken):
+    /// a record another node's takeover removed since is still its.
+    mutating func restore(privateID: String, offset: String, through: StreamID, now: NIODeadline,
+                          ahead: UInt64 = 0, resuming: Bool = false) -> (Kept, [SocketPacket])? {
         self.compact(now: now)
-        guard let kept = self.sessions[privateID] else { return nil }
+        guard let kept = self.sessions[privateID] ?? (resuming ? self.takenAway[privateID] : nil) else { return nil }
         let session = kept.session
         guard now - self.freshness(kept) <= self.configuration.maxDisconnectionDuration else {
             self.sessions.removeValue(forKey: privateID)
             return nil
         }
-        guard let value = StreamID(offset), value <= self.lastID, value >= self.droppedThrough else { return nil }
+        guard let value = StreamID(offset), value >= self.droppedThrough,
+              value <= self.lastID || value.milliseconds <= self.lastID.milliseconds + ahead else { return nil }
         let packets = self.log[self.logStart...]
             .drop(while: { $0.id <= value })
             .prefix(while: { $0.id <= through })
@@ -117,9 +130,24 @@ struct ClusterRecoveryLog: Sendable {
         return (kept, packets)
     }
 
-    /// Forgets a session; `false` if it was not kept.
-    mutating func take(privateID: String) -> Bool {
-        self.sessions.removeValue(forKey: privateID) != nil
+    /// Forgets a session; `false` if it was not kept. A takeover by another node that had read the
+    /// stream up to `seen` forgets only a record it could have restored (one read from the stream at
+    /// or before `seen`): a newer one belongs to a later connection of the same client.
+    /// A take without `seen` (this node's restore) also finds a record another node's takeover
+    /// removed since the restore's snapshot: that takeover was of an earlier connection of the client.
+    mutating func take(privateID: String, seen: StreamID? = nil) -> Bool {
+        guard let seen else {
+            let taken = self.sessions.removeValue(forKey: privateID) ?? self.takenAway[privateID]
+            self.takenAway.removeValue(forKey: privateID)
+            return taken != nil
+        }
+        guard let kept = self.sessions[privateID], (kept.entry ?? .init(milliseconds: .max, sequence: .max)) <= seen else {
+            return false
+        }
+        self.sessions.removeValue(forKey: privateID)
+        if self.takenAway.count >= 1024 { self.takenAway.removeAll() }
+        self.takenAway[privateID] = kept
+        return true
     }
 
     /// Drops broadcasts (all but the newest) and sessions older than the disconnection limit.

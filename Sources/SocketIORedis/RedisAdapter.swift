@@ -45,8 +45,22 @@ import SocketIO
 /// reconnect that presents the `pid` of a socket still connected elsewhere takes it over (the
 /// in-process rule of `closeStaleSocket`): the restoring node announces it and the old node closes
 /// that socket's connection ("transport close", no session kept), so one id has one live socket.
+/// The announcement names the stream entry the restoring node had read: it covers the records and
+/// sockets up to it only, so a late one never closes a newer connection of the same client (it
+/// came back to the old node since); and another node's session entry read while one of this
+/// node's own about the same session is still on its way is older, and ignored (``SessionEntryOrder``).
 /// ``Socket/userInfo`` crosses nodes through ``RedisAdapterNode/Configuration/userInfoCodec``.
-/// Broadcasts sent while Redis was away have no offset and are not replayed.
+/// Broadcasts sent while Redis was away have no offset and are not replayed. A node that has not
+/// read a session's latest record yet (its client reconnected there within milliseconds, on a
+/// loaded machine) does not know it: the client connects as new.
+///
+/// ## Exactly once, in order
+/// A restore on an event loop replays the missed entries up to how far the stream was delivered on
+/// that loop; later ones reach the socket live. Each batch read from the stream is one task per
+/// loop that delivers and notes how far it went (``DeliveryProgress``), so no restore falls between
+/// the two. A client ahead of the loop (it read its offset on a loop or node that got there
+/// first, up to ``RedisAdapterNode/Configuration/requestTimeout`` ahead of this node's reader) gets
+/// no replay, and the live deliveries up to its offset skip its socket.
 ///
 /// ``broadcastCounting(_:options:)`` counts this node's sockets only; ``roomSizes()`` is this
 /// node's too.
@@ -66,18 +80,25 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
     /// Private ids of this node's sockets whose sessions another node took over: closing them keeps
     /// and announces nothing.
     private let takenOver = NIOLockedValueBox<Set<String>>([])
+    /// This node's session entries not yet read back, against which other nodes' are ordered.
+    private let sessionOrder: NIOLockedValueBox<SessionEntryOrder>
+    /// The stream entry of the latest "connected" record of each of this node's sockets (by private
+    /// id), read back: a takeover closes a socket only if the restoring node had read its record.
+    private let recordEntries = NIOLockedValueBox<[String: StreamID]>([:])
     private let tokens = NIOLockedValueBox<[String: EventLoopPromise<Int>]>([:])
     private let serverSideHandlers = NIOLockedValueBox<[ServerSideEmitHandler]>([])
     private let allocator = ByteBufferAllocator()
 
     /// The sockets of one event loop, as the delivery adapter has them (for selection, counting and
-    /// socketsJoin in stream order), and how far the stream was handled there. Touched on its loop only.
+    /// socketsJoin in stream order), and how far the stream was delivered there. Touched on its loop only.
     final class LoopState {
         var sockets: [String: Socket] = [:]
         var rooms: [String: Set<String>] = [:]
-        /// The newest stream entry handled on this loop: a restore replays up to it, later ones
-        /// reach the restored socket live.
-        var deliveredThrough = StreamID.zero
+        /// How far the stream was delivered on this loop (a restore replays up to it, later entries
+        /// reach the restored socket live), and the restored sockets that skip what they already have.
+        var progress = DeliveryProgress()
+        /// Private ids whose restore is under way on this loop (snapshotted, not taken yet).
+        var restoring: Set<String> = []
         /// Sockets whose session record is due (connected, rooms changed), by id; flushed once per tick.
         var dirty: [String: Socket] = [:]
         var flushScheduled = false
@@ -107,6 +128,7 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
         for loop in self.loops { states[ObjectIdentifier(loop)] = LoopState() }
         self.states = states
         self.delivery = InMemoryAdapter(group: group)
+        self.sessionOrder = NIOLockedValueBox(SessionEntryOrder(expiry: node.configuration.requestTimeout))
         let now = UInt64(max(Date().timeIntervalSince1970 * 1000, 0))
         self.log = recovery.map { NIOLockedValueBox(ClusterRecoveryLog(configuration: $0, start: StreamID(milliseconds: now, sequence: 0))) }
     }
@@ -160,11 +182,12 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
         self.delivery.remove(socket)
         state.dirty.removeValue(forKey: socket.id)
         guard self.log != nil, let pid = socket.privateID else { return }
+        self.recordEntries.withLockedValue { _ = $0.removeValue(forKey: pid) }
         let persisted = state.persisted.remove(pid) != nil
         let takenOver = self.takenOver.withLockedValue { $0.remove(pid) != nil }
         if !persisted, !takenOver, self.node.isConnected {
             // Disconnected for good: the cluster forgets its "connected" record.
-            _ = self.node.publish(ClusterMessage(origin: self.node.uid, namespace: self.namespace, body: .sessionEnded(privateID: pid)))
+            self.publishSession(.sessionEnded(privateID: pid), privateID: pid)
         }
     }
 
@@ -188,8 +211,7 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
             guard let pid = socket.privateID else { continue }
             let session = PersistedSession(socketID: socket.id, privateID: pid, rooms: socket.rooms, userInfo: socket.userInfo,
                                            disconnectedAt: now)
-            _ = self.node.publish(ClusterMessage(origin: self.node.uid, namespace: self.namespace,
-                                                 body: .sessionPersisted(self.encodeSession(session, connected: true))))
+            self.publishSession(.sessionPersisted(self.encodeSession(session, connected: true)), privateID: pid)
         }
     }
 
@@ -260,7 +282,8 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
 
     /// What a batch asks of each loop, in stream order.
     enum LoopWork {
-        case broadcast(SocketPacket, BroadcastOptions, token: String?)
+        /// Encoded once, delivered on every loop; `id` is its stream entry.
+        case broadcast(PreparedPackets, BroadcastOptions, id: StreamID, token: String?)
         case add(BroadcastOptions, Set<String>, token: String?)
         case delete(BroadcastOptions, Set<String>, token: String?)
         case disconnect(BroadcastOptions, close: Bool, token: String?)
@@ -282,28 +305,34 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
                     let logged = packet
                     log.withLockedValue { $0.record(id: id, options: options, packet: logged, now: now) }
                 }
-                work.append(.broadcast(packet, options, token: own ? token : nil))
+                work.append(.broadcast(self.delivery.prepare(packet), options, id: id, token: own ? token : nil))
             case .sessionPersisted(let json):
-                guard let log = self.log else { break }
+                guard let log = self.log, let pid = json["pid"]?.stringValue else { break }
+                guard self.applies(privateID: pid, own: own, now: now) else { break }
                 if json["c"]?.boolValue == true {
                     // A connected socket's record: this node knows its own sockets (a reconnect here
-                    // takes a local socket over in process).
-                    if !own, let session = self.decodeSession(json, now: now) {
-                        log.withLockedValue { $0.persist(session, origin: message.origin, connected: true) }
+                    // takes a local socket over in process), and notes where the record is.
+                    if own {
+                        self.recordEntries.withLockedValue { entries in
+                            if entries.count >= 100_000 { entries.removeAll() }  // records read back after their socket left
+                            entries[pid] = id
+                        }
+                    } else if let session = self.decodeSession(json, now: now) {
+                        log.withLockedValue { $0.persist(session, origin: message.origin, connected: true, entry: id) }
                     }
                     break
                 }
-                let original = own ? json["pid"]?.stringValue.flatMap { pid in self.ownSessions.withLockedValue { $0.removeValue(forKey: pid) } } : nil
+                let original = own ? self.ownSessions.withLockedValue { $0.removeValue(forKey: pid) } : nil
                 if let session = original ?? self.decodeSession(json, now: now) {
-                    log.withLockedValue { $0.persist(session, origin: message.origin) }
+                    log.withLockedValue { $0.persist(session, origin: message.origin, entry: id) }
                 }
-            case .sessionTaken(let privateID):
-                if !own {
-                    _ = self.log?.withLockedValue { $0.take(privateID: privateID) }
-                    self.closeTakenOver(privateID: privateID)
+            case .sessionTaken(let privateID, let seen):
+                if self.applies(privateID: privateID, own: own, now: now), !own {
+                    _ = self.log?.withLockedValue { $0.take(privateID: privateID, seen: seen) }
+                    self.closeTakenOver(privateID: privateID, seen: seen)
                 }
             case .sessionEnded(let privateID):
-                if !own { _ = self.log?.withLockedValue { $0.take(privateID: privateID) } }
+                if self.applies(privateID: privateID, own: own, now: now), !own { _ = self.log?.withLockedValue { $0.take(privateID: privateID) } }
             case .heartbeat:
                 break
             case .addSockets(let options, let rooms, let token):
@@ -319,24 +348,23 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
             }
         }
         self.log?.withLockedValue { $0.advance(to: last) }
-        // Each item is handed to every loop in stream order: the delivery adapter runs a broadcast
-        // inline on the current loop and queues it on the others, so the membership work below does
-        // the same, and each loop sees broadcasts and socketsJoin/Leave in one order.
+        guard !work.isEmpty else { return }
+        // One task per loop for the whole batch (inline on the reader's own loop), in stream order:
+        // the deliveries, socketsJoin/Leave/disconnect, and the note of how far they went. A restore
+        // on a loop replays up to that note, so it must never fall between a delivery and its note.
+        let counted = work.contains { $0.token != nil }
         var counts: [EventLoopFuture<[String: Int]>] = []
-        for item in work {
-            switch item {
-            case .broadcast(let packet, let options, let token):
-                if let token { counts += self.onEveryLoop { state in [token: state.select(options).count] } }
-                self.delivery.broadcast(packet, options: options)
-            default:
-                counts += self.onEveryLoop { state in self.perform(item, on: state) }
+        for loop in self.loops {
+            if loop.inEventLoop {
+                let part = self.run(work, through: last, on: loop, hopped: false)
+                if counted { counts.append(loop.makeSucceededFuture(part)) }
+            } else if counted {
+                counts.append(loop.submit { self.run(work, through: last, on: loop, hopped: true) })
+            } else {
+                loop.execute { _ = self.run(work, through: last, on: loop, hopped: true) }
             }
         }
-        _ = self.onEveryLoop { state in
-            state.deliveredThrough = max(state.deliveredThrough, last)
-            return [:]
-        }
-        guard !counts.isEmpty else { return }
+        guard counted else { return }
         EventLoopFuture.whenAllSucceed(counts, on: self.loops[0]).whenSuccess { parts in
             var total: [String: Int] = [:]
             for part in parts { total.merge(part, uniquingKeysWith: +) }
@@ -346,12 +374,24 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
         }
     }
 
-    /// Runs `body` with each loop's state on that loop: inline for the current loop, queued for the others.
-    private func onEveryLoop(_ body: @escaping @Sendable (LoopState) -> [String: Int]) -> [EventLoopFuture<[String: Int]>] {
-        self.loops.map { loop in
-            if loop.inEventLoop { return loop.makeSucceededFuture(body(self.state(loop))) }
-            return loop.submit { body(self.state(loop)) }
+    /// Runs a batch's work on `loop` (the current one), then notes that the stream was delivered
+    /// there through `last`; returns this loop's count per token. `hopped`: the packets were
+    /// prepared on another loop (each loop writes a copy of its own).
+    private func run(_ work: [LoopWork], through last: StreamID, on loop: EventLoop, hopped: Bool) -> [String: Int] {
+        let state = self.state(loop)
+        var counts: [String: Int] = [:]
+        for item in work {
+            switch item {
+            case .broadcast(let packets, let options, let id, let token):
+                let count = self.delivery.deliver(hopped ? packets.copy(allocator: self.allocator) : packets, options: options,
+                                                  on: loop, skipping: state.progress.skipping(id))
+                if let token { counts[token, default: 0] += count }
+            default:
+                for (token, count) in self.perform(item, on: state) { counts[token, default: 0] += count }
+            }
         }
+        state.progress.delivered(through: last)
+        return counts
     }
 
     /// Applies a socketsJoin/Leave/disconnect item on one loop; returns the local count per token.
@@ -383,9 +423,14 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
         }
     }
 
-    /// Another node restored the session `privateID`: if its socket is still connected here (its
-    /// client gave up on this connection), close that connection without keeping the session.
-    private func closeTakenOver(privateID: String) {
+    /// Another node restored the session `privateID`, having read the stream up to `seen`: if its
+    /// socket is still connected here (its client gave up on this connection), close that connection
+    /// without keeping the session. Not a socket whose record that node had not read: the client
+    /// came back here after that takeover.
+    private func closeTakenOver(privateID: String, seen: StreamID?) {
+        if let seen {
+            guard let entry = self.recordEntries.withLockedValue({ $0[privateID] }), entry <= seen else { return }
+        }
         _ = self.forEachSocket(options: BroadcastOptions()) { socket in
             guard socket.privateID == privateID, socket.connected else { return }
             self.takenOver.withLockedValue { _ = $0.insert(privateID) }
@@ -402,16 +447,27 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
         log.withLockedValue { $0.persist(session, origin: self.node.uid) }
         guard self.node.isConnected else { return }
         self.ownSessions.withLockedValue { $0[session.privateID] = session }
-        let json = self.encodeSession(session, connected: false)
-        _ = self.node.publish(ClusterMessage(origin: self.node.uid, namespace: self.namespace, body: .sessionPersisted(json)))
+        self.publishSession(.sessionPersisted(self.encodeSession(session, connected: false)), privateID: session.privateID)
     }
 
+    /// Restores on the calling socket's loop: the replay covers the entries after `offset` already
+    /// delivered on that loop (``DeliveryProgress/deliveredThrough``), the newer ones reach the socket
+    /// live, and those up to `offset` that this loop has yet to deliver (the client read them on a
+    /// loop or node that got there first) skip it.
     public func restoreSession(privateID: String, offset: String) -> RestoredSession? {
         guard let log = self.log else { return nil }
-        let through = self.currentState?.deliveredThrough ?? log.withLockedValue { $0.lastID }
-        guard let (kept, packets) = log.withLockedValue({ $0.restore(privateID: privateID, offset: offset, through: through, now: .now()) }),
+        let state = self.currentState
+        let through = state?.progress.deliveredThrough ?? log.withLockedValue { $0.lastID }
+        let ahead = UInt64(max(self.node.configuration.requestTimeout.nanoseconds / 1_000_000, 0))
+        guard let (kept, packets) = log.withLockedValue({ $0.restore(privateID: privateID, offset: offset, through: through, now: .now(),
+                                                                     ahead: ahead, resuming: state?.restoring.contains(privateID) == true) }),
               !(kept.connected && kept.origin == self.node.uid) else {
             return nil
+        }
+        if let state {
+            if state.restoring.count >= 64 { state.restoring.removeAll() }  // refused restores never taken
+            state.restoring.insert(privateID)
+            if let value = StreamID(offset) { state.progress.restore(socketID: kept.session.socketID, offset: value) }
         }
         return RestoredSession(session: kept.session, missedPackets: packets.map { SocketPacketEncoder.encode($0, allocator: self.allocator) },
                                replayedThrough: 0)
@@ -419,12 +475,30 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
 
     public func takeSession(privateID: String) -> Bool {
         guard let log = self.log else { return false }
-        let taken = log.withLockedValue { $0.take(privateID: privateID) }
+        self.currentState?.restoring.remove(privateID)
+        let (taken, seen) = log.withLockedValue { ($0.take(privateID: privateID), $0.lastID) }
         self.ownSessions.withLockedValue { _ = $0.removeValue(forKey: privateID) }
         if taken, self.node.isConnected {
-            _ = self.node.publish(ClusterMessage(origin: self.node.uid, namespace: self.namespace, body: .sessionTaken(privateID: privateID)))
+            self.publishSession(.sessionTaken(privateID: privateID, seen: seen), privateID: privateID)
         }
         return taken
+    }
+
+    /// Appends an entry about the session `privateID` to the stream, noting it in flight until it is
+    /// read back (``SessionEntryOrder``).
+    private func publishSession(_ body: ClusterMessage.Body, privateID: String) {
+        self.sessionOrder.withLockedValue { $0.published(privateID: privateID, now: .now()) }
+        self.node.publish(ClusterMessage(origin: self.node.uid, namespace: self.namespace, body: body)).whenFailure { _ in
+            self.sessionOrder.withLockedValue { $0.failed(privateID: privateID) }
+        }
+    }
+
+    /// Whether a session entry about `privateID` read now is to be applied: an own entry if no newer
+    /// own entry is in flight, another node's if no own entry is (either would be newer in the stream).
+    private func applies(privateID: String, own: Bool, now: NIODeadline) -> Bool {
+        self.sessionOrder.withLockedValue { order in
+            own ? order.readBack(privateID: privateID) : !order.supersedes(privateID: privateID, now: now)
+        }
     }
 
     private func encodeSession(_ session: PersistedSession, connected: Bool) -> JSONValue {
@@ -543,7 +617,7 @@ public final class RedisAdapter: Adapter, @unchecked Sendable {
 extension RedisAdapter.LoopWork {
     var token: String? {
         switch self {
-        case .broadcast(_, _, let token), .add(_, _, let token), .delete(_, _, let token), .disconnect(_, _, let token): token
+        case .broadcast(_, _, _, let token), .add(_, _, let token), .delete(_, _, let token), .disconnect(_, _, let token): token
         }
     }
 }

@@ -99,4 +99,38 @@ struct ClusterRecoveryLogTests {
         let late = log.restore(privateID: "pid", offset: "100-0", through: self.start, now: self.t0 + .seconds(126))
         #expect(late == nil, "a disconnected session ages from its disconnect, whatever its node does")
     }
+
+    @Test func aTakeoverCoversOnlyTheRecordsItsNodeHadReadAndNotARestoreUnderWay() {
+        var log = ClusterRecoveryLog(configuration: ConnectionStateRecovery(), start: self.start)
+        log.persist(self.session(at: self.t0), origin: "A", connected: true, entry: self.id(110))
+        let stale = log.take(privateID: "pid", seen: self.id(105))
+        #expect(!stale, "B restored before it read this record: a later connection's")
+        #expect(log.kept(privateID: "pid") != nil)
+        // A restore here took its snapshot; B's takeover (which had read the record) is read before
+        // the restore takes the session: the restore still gets it, once.
+        let covered = log.take(privateID: "pid", seen: self.id(110))
+        #expect(covered)
+        #expect(log.kept(privateID: "pid") == nil)
+        let fresh = log.restore(privateID: "pid", offset: "100-0", through: self.start, now: self.t0)
+        #expect(fresh == nil, "a new restore does not get a record taken over")
+        let resumed = log.restore(privateID: "pid", offset: "100-0", through: self.start, now: self.t0, resuming: true)
+        #expect(resumed != nil, "the second snapshot of the restore under way does")
+        let mine = log.take(privateID: "pid")
+        #expect(mine)
+        let again = log.take(privateID: "pid")
+        #expect(!again)
+    }
+
+    @Test func anOffsetSlightlyAheadOfThisNodesReaderIsAcceptedWithNothingToReplay() throws {
+        var log = ClusterRecoveryLog(configuration: ConnectionStateRecovery(), start: self.start)
+        log.record(id: self.id(101), options: BroadcastOptions(), packet: self.packet(1), now: self.t0)
+        log.persist(self.session(at: self.t0))
+        let strict = log.restore(privateID: "pid", offset: "103-0", through: self.id(101), now: self.t0)
+        #expect(strict == nil, "not read here yet, and no lag allowed")
+        let laggingResult = log.restore(privateID: "pid", offset: "103-0", through: self.id(101), now: self.t0, ahead: 5)
+        let lagging = try #require(laggingResult)
+        #expect(lagging.1.isEmpty)
+        let far = log.restore(privateID: "pid", offset: "200-0", through: self.id(101), now: self.t0, ahead: 5)
+        #expect(far == nil, "beyond the lag allowed: not an offset of this stream")
+    }
 }
