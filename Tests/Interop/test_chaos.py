@@ -309,6 +309,7 @@ def run_chaos(scenario: str, urls: list[str], ports: list[int], kill=None) -> No
         for p in proxies:
             p.calm()
         time.sleep(CUT_MAX + 0.5)
+        final_cut = time.monotonic()
         for p in proxies:
             p.cut_all()
         deadline = time.monotonic() + SETTLE
@@ -332,6 +333,28 @@ def run_chaos(scenario: str, urls: list[str], ports: list[int], kill=None) -> No
     bad = [r for r in rows if r["lost"] or r["duplicated"] or r["reordered"]]
     assert not bad, f"{len(bad)} clients did not get every event exactly once and in order: {bad}"
     assert all(not r["odd"] for r in rows), [r["odd"] for r in rows if r["odd"]]
+    late = [c.record.name for c in clients if not any(k.at > final_cut for k in c.record.connects)]
+    assert not late, f"no final reconnect after the last cut: {late}"
+
+
+def test_tally_counts_lost_duplicated_reordered_and_excuses_only_fresh_sessions():
+    """The check itself, on made-up records (no hub)."""
+    started = {s: float(s) for s in range(1, 11)}
+    fresh = Connect(at=0, node=0, recovered=False, first=True, max_before=0, joined_at=0.5)
+    clean = Record("clean", "websocket", seqs=list(range(1, 11)), connects=[fresh])
+    assert (tally(clean, 10, started)["lost"], tally(clean, 10, started)["excused"]) == (0, 0)
+    bad = Record("bad", "websocket", seqs=[1, 2, 4, 3, 3, 6, 7, 8, 9], connects=[fresh])
+    row = tally(bad, 10, started)
+    assert (row["lost"], row["duplicated"], row["reordered"], row["first_lost"]) == (2, 1, 1, [5, 10])
+    # a reconnect that was not recovered (joined at t=6.5) excuses 4..6, never 7..10
+    gap = Record("gap", "polling", seqs=[1, 2, 3, 8, 9, 10], connects=[
+        fresh, Connect(at=6.0, node=1, recovered=False, first=False, max_before=3, joined_at=6.5)])
+    row = tally(gap, 10, started)
+    assert (row["lost"], row["excused"], row["not_recovered"], row["first_lost"]) == (1, 3, 1, [7])
+    # a recovered one excuses nothing
+    resumed = Record("resumed", "upgrade", seqs=[1, 2, 3, 8, 9, 10], connects=[
+        fresh, Connect(at=6.0, node=1, recovered=True, first=False, max_before=3)])
+    assert tally(resumed, 10, started)["lost"] == 4
 
 
 # --------------------------------------------------------------------------------------------------
