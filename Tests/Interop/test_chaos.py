@@ -9,8 +9,9 @@ does with recovery on: the `pid` of their last CONNECT reply and the offset of t
 processed (the last argument of each broadcast) in the auth of the next CONNECT (the approach of
 test_hub_recovery.py, on hubsupport.HubClient). A publisher POSTs events numbered 1..N to
 /api/broadcast for the room at CHAOS_RATE per second for CHAOS_SECONDS. Then the proxies stop
-cutting, every connection is cut once more (the final reconnect), and after a quiet period every
-client's record is checked.
+cutting, every connection is cut once more (the final reconnect; a polling client whose Engine.IO
+session outlived that TCP cut, because requests reopened an idle keep-alive connection, drops its
+session itself), and after a quiet period every client's record is checked.
 
 Scenarios: `single` (one `hub serve`), `cluster` (two `hub serve --redis-url` on a real redis-server,
 a proxy each, clients spread over both, each reconnect going to a node at random, the publisher
@@ -19,7 +20,9 @@ and restarted on its port at 60 %).
 
 Recording: what python-socketio hands to event handlers runs in one thread per packet (so its order
 is not the wire's); the client records instead in python-engineio's read loop (`_receive_packet`),
-in the order the packets arrived, and only packets of its current connection.
+in the order the packets arrived, and only packets of its current connection (recorded events are
+not handed on). All clients share one Python process: about 1,000–1,500 deliveries/s is what it
+keeps up with on a loaded 2-core machine (Docs/reliability.md#chaos-test).
 
 What is asserted, per client (printed for every client, then asserted for all):
 
