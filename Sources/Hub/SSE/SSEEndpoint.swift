@@ -31,12 +31,7 @@ public final class SSEEndpoint: HTTPEndpoint {
     static let routeLabel = "/sse"
 
     /// What a request path asks for.
-    enum Target: Hashable {
-        /// `/sse`: the room comes from `?room=`.
-        case bare
-        /// `/sse/{room}`.
-        case room(String)
-    }
+    typealias Target = GatewayTarget
 
     private let hub: Hub
 
@@ -51,15 +46,7 @@ public final class SSEEndpoint: HTTPEndpoint {
     /// percent-decoded (`/sse/team%2Fops` is room `team/ops`); a room segment with a raw `/` or a
     /// malformed escape gives `nil`.
     static func target(of path: String) -> Target? {
-        if path.utf8.elementsEqual(Self.path.utf8) || path.utf8.elementsEqual((Self.path + "/").utf8) {
-            return .bare
-        }
-        guard path.utf8.starts(with: (Self.path + "/").utf8) else { return nil }
-        let segment = String(decoding: path.utf8.dropFirst(Self.path.utf8.count + 1), as: UTF8.self)
-        guard !segment.utf8.contains(UInt8(ascii: "/")), let room = segment.removingPercentEncoding, !room.isEmpty else {
-            return nil
-        }
-        return .room(room)
+        GatewayTarget(path: path, mount: Self.path)
     }
 
     // MARK: HTTPEndpoint

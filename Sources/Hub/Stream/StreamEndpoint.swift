@@ -28,12 +28,7 @@ public final class StreamEndpoint: HTTPEndpoint {
     public static let maxPendingPublishesPerConnection = 64
 
     /// What a request path asks for.
-    enum Target: Hashable {
-        /// `/stream`: subscriptions come from messages.
-        case bare
-        /// `/stream/{room}`: subscribe to this room of `/` once authenticated.
-        case room(String)
-    }
+    typealias Target = GatewayTarget
 
     private let hub: Hub
 
@@ -48,15 +43,7 @@ public final class StreamEndpoint: HTTPEndpoint {
     /// the room percent-decoded (`/stream/team%2Fops` is room `team/ops`); a room segment with a raw
     /// `/` or a malformed escape gives `nil`.
     static func target(of path: String) -> Target? {
-        if path == Self.path || path == Self.path + "/" {
-            return .bare
-        }
-        guard path.hasPrefix(Self.path + "/") else { return nil }
-        let segment = path.dropFirst(Self.path.count + 1)
-        guard !segment.contains("/"), let room = segment.removingPercentEncoding, !room.isEmpty else {
-            return nil
-        }
-        return .room(room)
+        GatewayTarget(path: path, mount: Self.path)
     }
 
     // MARK: HTTPEndpoint
